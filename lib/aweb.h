@@ -1,0 +1,22 @@
+/* aweb: the umbrella header. Include <aweb/aweb.h> and link with
+ * `pkg-config --libs aweb`.
+ *
+ * The task runtime: runtime.h (aw_run), task.h (tasks, cancellation, cleanup),
+ * timeout.h (deadlines), group.h (groups, gather, shield), sync.h (lock, event,
+ * semaphore, condition, queue), thread.h (aw_to_thread), ctxvar.h (context
+ * variables), scheduler.h (jobs), error.h (codes).
+ */
+#ifndef AWEB_H
+#define AWEB_H
+
+#include "ctxvar.h"
+#include "error.h"
+#include "group.h"
+#include "runtime.h"
+#include "scheduler.h"
+#include "sync.h"
+#include "task.h"
+#include "thread.h"
+#include "timeout.h"
+
+#endif

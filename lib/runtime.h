@@ -1,0 +1,42 @@
+/* Running the loop: aw_run, aweb's asyncio.run.
+ *
+ * aw_run() makes a libuv loop for the calling thread, runs `main` as the first
+ * task, and when main returns cancels and reaps every task it left behind
+ * (tasks running under aw_shield are waited for, not cancelled), closes the
+ * loop and returns main's status. One loop per thread; aw_run does not nest.
+ *
+ * Debug mode (AW_DEBUG=1 in the environment, or opts.debug = 1) reports task
+ * steps that hold the loop longer than slow_step_ms, tasks that finished or
+ * were dropped without being joined, objects never closed, and each task
+ * name's stack high-water mark at exit, all on stderr.
+ */
+#ifndef AW_RUNTIME_H
+#define AW_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "task.h"
+
+typedef struct aw_run_opts {
+    size_t stack_size;       /* default task stack (virtual) size; 0 = 64 KiB */
+    int64_t wait_timeout_ms; /* what AW_DEFAULT means for runtime waits; 0 = 60 s */
+    int debug;               /* 0 = from AW_DEBUG, 1 = on, -1 = off */
+    int64_t slow_step_ms;    /* debug: warn about steps longer than this; 0 = 100 ms */
+} aw_run_opts;
+
+/* Runs main(arg) as a task on a new loop in this thread; returns its status,
+ * or AW_EBUSY if this thread already runs a loop, AW_ENOMEM. */
+int aw_run(aw_task_fn main, void *arg);
+int aw_run_ex(aw_task_fn main, void *arg, const aw_run_opts *opts);
+
+/* The running loop of this thread (a uv_loop_t), or NULL outside aw_run. */
+struct uv_loop_s *aw_loop(void);
+
+/* The loop's clock in milliseconds (libuv's cached loop time). */
+uint64_t aw_now(void);
+
+/* Whether debug mode is on for this thread's loop. */
+int aw_debug_enabled(void);
+
+#endif
