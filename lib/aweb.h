@@ -5,6 +5,9 @@
  * timeout.h (deadlines), group.h (groups, gather, shield), sync.h (lock, event,
  * semaphore, condition, queue), thread.h (aw_to_thread), ctxvar.h (context
  * variables), scheduler.h (jobs), error.h (codes).
+ *
+ * I/O: stream.h (aw_stream: TCP, Unix sockets, TLS), net.h (listening and
+ * connecting), tls.h (TLS contexts).
  */
 #ifndef AWEB_H
 #define AWEB_H
@@ -12,11 +15,14 @@
 #include "ctxvar.h"
 #include "error.h"
 #include "group.h"
+#include "net.h"
 #include "runtime.h"
 #include "scheduler.h"
+#include "stream.h"
 #include "sync.h"
 #include "task.h"
 #include "thread.h"
 #include "timeout.h"
+#include "tls.h"
 
 #endif

@@ -50,10 +50,13 @@ aw__ctx_switch:
     .type   aw__ctx_start, %function
     .p2align 4
 aw__ctx_start:
+    .cfi_startproc
+    .cfi_undefined x30
     mov     x29, #0
     mov     x30, #0
     blr     x19
     brk     #0
+    .cfi_endproc
     .size   aw__ctx_start, .-aw__ctx_start
 #endif
     .section .note.GNU-stack, "", %progbits

@@ -108,6 +108,8 @@ typedef struct aw__rt {
     size_t nfree_tasks;
     aw__stack *free_stacks;
     size_t nfree_stacks;
+    union aw__freebuf *free_bufs; /* buf.c */
+    size_t nfree_bufs;
     size_t stack_size;
     int64_t wait_timeout_ms;
     uint64_t next_id;

@@ -7,10 +7,12 @@
  */
 #include "runtime.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf_int.h"
 #include "error.h"
 #include "rt_int.h"
 
@@ -330,6 +332,11 @@ int aw_run_ex(aw_task_fn main_fn, void *arg, const aw_run_opts *opts)
     }
     aw__rt_tls = rt;
     aw__overflow_handler_install(rt);
+    /* A peer that hung up must give a write EPIPE, not kill the process;
+     * libuv writes with write(2), which raises SIGPIPE. */
+    struct sigaction pipe_sa;
+    if (sigaction(SIGPIPE, NULL, &pipe_sa) == 0 && pipe_sa.sa_handler == SIG_DFL)
+        signal(SIGPIPE, SIG_IGN);
     if (rt->debug)
         aw__debug_init(rt);
 
@@ -367,6 +374,7 @@ int aw_run_ex(aw_task_fn main_fn, void *arg, const aw_run_opts *opts)
     }
     aw__task_free(rt, NULL); /* empties the task free list */
     aw__stack_pool_free(rt);
+    aw__buf_pool_free(rt);
     free(rt->heap);
     if (rt->debug)
         aw__debug_free(rt);

@@ -4,6 +4,8 @@
  * task, and when main returns cancels and reaps every task it left behind
  * (tasks running under aw_shield are waited for, not cancelled), closes the
  * loop and returns main's status. One loop per thread; aw_run does not nest.
+ * It sets SIGPIPE to be ignored (if it was at its default), so that writing
+ * to a peer that hung up fails with AW_EPIPE instead of killing the process.
  *
  * Debug mode (AW_DEBUG=1 in the environment, or opts.debug = 1) reports task
  * steps that hold the loop longer than slow_step_ms, tasks that finished or

@@ -1,0 +1,90 @@
+/* Stream internals shared by stream.c, tls.c, listener.c and connect.c.
+ *
+ * Input: `in` holds plaintext bytes [in_start, in_end) of a pooled buffer of
+ * AW__BUF_SIZE (at most read_buffer of it is filled). Reading is on while the
+ * buffer has room and the stream has not ended; the buffer goes back to the
+ * pool whenever it is drained. For TLS, ciphertext is decrypted into `in`
+ * straight from the read callback (tls.c).
+ *
+ * Who may touch what: read callbacks fill `in` and wake `reader` (or call
+ * on_input); the reading task consumes. A writing task owns the write path
+ * until its call returns.
+ */
+#ifndef AW_STREAM_INT_H
+#define AW_STREAM_INT_H
+
+#include <uv.h>
+
+#include "rt_int.h"
+#include "stream.h"
+
+enum aw__stream_flags {
+    AW__SF_READING = 1 << 0,  /* uv_read_start is in effect */
+    AW__SF_WRITING = 1 << 1,  /* a task is in a write call */
+    AW__SF_CLOSING = 1 << 2,  /* uv_close was called */
+    AW__SF_CLOSED = 1 << 3,   /* the close callback ran */
+    AW__SF_FREE = 1 << 4,     /* free the stream in the close callback */
+    AW__SF_SHUT = 1 << 5,     /* the write side is shut down */
+    AW__SF_PIPE = 1 << 6,     /* a Unix socket (uv_pipe_t) */
+    AW__SF_COUNTED = 1 << 7,  /* counted by its listener */
+};
+
+typedef struct aw__tls aw__tls;
+typedef struct aw_listener aw_listener;
+
+struct aw_stream {
+    union {
+        uv_handle_t h;
+        uv_stream_t s;
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+    } u;
+    const aw_stream_opts *o;
+    char *in;
+    uint32_t in_start, in_end;
+    int rerr;  /* sticky: what ended reading (AW_EOF or an error) */
+    int werr;  /* sticky: what broke writing */
+    uint16_t flags;
+    uint16_t users; /* tasks inside a call on the stream: the last one frees */
+    aw_task *reader;
+    aw_task *closer; /* waits for the close callback */
+    aw__tls *tls;
+    aw_stream_input_cb on_input;
+    void *on_input_arg;
+    void *data;
+    aw_listener *listener;
+};
+
+/* stream.c */
+aw_stream *aw__stream_new(aw__rt *rt, int pipe);
+void aw__stream_start_reading(aw_stream *s);
+void aw__stream_input_ready(aw_stream *s);
+int aw__stream_write_raw(aw_stream *s, uv_buf_t *bufs, unsigned n, uint64_t deadline);
+void aw__stream_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+uint64_t aw__stream_deadline(aw_stream *s, int64_t timeout_ms, int64_t dflt, int64_t builtin);
+char *aw__stream_in_space(aw_stream *s, size_t *len);
+void aw__stream_in_release(aw_stream *s);
+
+/* tls.c: the TLS layer under a stream */
+void aw__tls_on_cipher(aw_stream *s, const char *data, size_t len);
+void aw__tls_pump(aw_stream *s);
+int aw__tls_write(aw_stream *s, const aw_iovec *iov, size_t n, uint64_t deadline);
+int aw__tls_close_notify(aw_stream *s, uint64_t deadline);
+void aw__tls_free(aw__tls *t);
+int aw__tls_attach(aw_stream *s, aw_tls_ctx *ctx, const char *server_name);
+int aw__tls_handshake(aw_stream *s, uint64_t deadline);
+const char *aw__tls_alpn(const aw__tls *t);
+int aw__tls_report(aw_stream *s, int rc);
+
+/* listener.c: a counted connection ended */
+void aw__listener_conn_closed(aw_listener *l);
+
+/* Built-in defaults (see aw_stream_opts). */
+#define AW__CONNECT_MS 10000
+#define AW__DNS_MS 5000
+#define AW__HANDSHAKE_MS 10000
+#define AW__READ_MS 60000
+#define AW__WRITE_MS 60000
+#define AW__CLOSE_MS 5000
+
+#endif
