@@ -1,6 +1,7 @@
 /* The per-loop buffer pool; see buf_int.h. */
 #include "buf_int.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "rt_int.h"
@@ -15,7 +16,8 @@ char *aw__buf_get(aw__rt *rt)
     aw__freebuf *b = rt->free_bufs;
     if (b) {
         rt->free_bufs = b->next;
-        rt->nfree_bufs--;
+        if (--rt->nfree_bufs < rt->low_bufs)
+            rt->low_bufs = rt->nfree_bufs;
         return b->bytes;
     }
     return malloc(AW__BUF_SIZE);
@@ -25,7 +27,7 @@ void aw__buf_put(aw__rt *rt, char *buf)
 {
     if (!buf)
         return;
-    if (!rt || rt->nfree_bufs >= AW__BUF_POOL_MAX) {
+    if (!rt) {
         free(buf);
         return;
     }
@@ -35,12 +37,15 @@ void aw__buf_put(aw__rt *rt, char *buf)
     rt->nfree_bufs++;
 }
 
-void aw__buf_pool_free(aw__rt *rt)
+void aw__buf_trim(aw__rt *rt, size_t n)
 {
     aw__freebuf *b;
-    while ((b = rt->free_bufs)) {
+    while (n-- && (b = rt->free_bufs)) {
         rt->free_bufs = b->next;
+        rt->nfree_bufs--;
         free(b);
     }
-    rt->nfree_bufs = 0;
+    rt->low_bufs = rt->nfree_bufs;
 }
+
+void aw__buf_pool_free(aw__rt *rt) { aw__buf_trim(rt, SIZE_MAX); }

@@ -26,6 +26,7 @@
 #include "timeout.h"
 
 #define AW__NO_DEADLINE UINT64_MAX
+#define AW__TRIM_MS 10000
 
 enum aw__task_state {
     AW__T_NEW,     /* spawned, queued, has no stack yet */
@@ -104,12 +105,16 @@ typedef struct aw__rt {
     uint64_t timer_due;
     aw__list tasks;      /* every task not yet freed */
     size_t nlive;        /* tasks not yet done */
+    /* Pools of task objects, stacks and I/O buffers. They have no fixed size:
+     * the trim timer releases, every AW__TRIM_MS, what stayed unused through
+     * the whole interval (the low-water mark of each free list). */
     aw_task *free_tasks; /* recycled task objects, linked through next_ready */
-    size_t nfree_tasks;
+    size_t nfree_tasks, low_tasks;
     aw__stack *free_stacks;
-    size_t nfree_stacks;
+    size_t nfree_stacks, low_stacks;
     union aw__freebuf *free_bufs; /* buf.c */
-    size_t nfree_bufs;
+    size_t nfree_bufs, low_bufs;
+    uv_timer_t trim;
     size_t stack_size;
     int64_t wait_timeout_ms;
     uint64_t next_id;
@@ -141,7 +146,7 @@ int aw__timed_out(aw_task *t, uint64_t op_deadline);
 aw_task *aw__spawn(aw__rt *rt, aw_task_fn fn, void *arg, const aw_task_opts *opts);
 void aw__task_finish(aw__rt *rt, aw_task *t);
 void aw__task_free(aw__rt *rt, aw_task *t);
-void aw__task_reap(aw__rt *rt, aw_task *t);
+void aw__task_trim(aw__rt *rt, size_t n);
 const char *aw__task_name(const aw_task *t, char *buf, size_t len);
 void aw__defer_run_all(aw_task *t);
 
@@ -160,6 +165,7 @@ size_t aw__stack_size(const aw__stack *s);
 int aw__stack_check(aw__rt *rt, aw_task *t);
 size_t aw__stack_used(const aw__stack *s);
 void aw__stack_pool_free(aw__rt *rt);
+void aw__stack_trim(aw__rt *rt, size_t n);
 int aw__overflow_handler_install(aw__rt *rt);
 void aw__overflow_handler_remove(aw__rt *rt);
 

@@ -245,6 +245,15 @@ void aw__wake(aw_task *t, int status)
 
 /* --- aw_run ------------------------------------------------------------- */
 
+/* Releases what the pools did not need during the last interval. */
+static void aw__trim_cb(uv_timer_t *timer)
+{
+    aw__rt *rt = timer->data;
+    aw__task_trim(rt, rt->low_tasks);
+    aw__stack_trim(rt, rt->low_stacks);
+    aw__buf_trim(rt, rt->low_bufs);
+}
+
 static int aw__rt_init(aw__rt *rt, const aw_run_opts *o)
 {
     memset(rt, 0, sizeof *rt);
@@ -258,6 +267,11 @@ static int aw__rt_init(aw__rt *rt, const aw_run_opts *o)
     rt->timer.data = rt;
     uv_check_start(&rt->check, aw__drain);
     uv_unref((uv_handle_t *)&rt->check);
+    uv_timer_init(&rt->loop, &rt->trim);
+    rt->trim.data = rt;
+    uint64_t trim_ms = o && o->pool_trim_ms > 0 ? (uint64_t)o->pool_trim_ms : AW__TRIM_MS;
+    uv_timer_start(&rt->trim, aw__trim_cb, trim_ms, trim_ms);
+    uv_unref((uv_handle_t *)&rt->trim);
     aw__list_init(&rt->tasks);
     rt->stack_size = o && o->stack_size ? o->stack_size : AW__DEFAULT_STACK;
     rt->wait_timeout_ms = o && o->wait_timeout_ms > 0 ? o->wait_timeout_ms : AW__DEFAULT_WAIT_MS;
@@ -365,6 +379,7 @@ int aw_run_ex(aw_task_fn main_fn, void *arg, const aw_run_opts *opts)
     uv_close((uv_handle_t *)&rt->check, NULL);
     uv_close((uv_handle_t *)&rt->idle, NULL);
     uv_close((uv_handle_t *)&rt->timer, NULL);
+    uv_close((uv_handle_t *)&rt->trim, NULL);
     uv_run(&rt->loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&rt->loop) == UV_EBUSY) {
         fprintf(stderr, "aweb: handles were left open when the loop ended; closing them\n");
@@ -372,7 +387,7 @@ int aw_run_ex(aw_task_fn main_fn, void *arg, const aw_run_opts *opts)
         uv_run(&rt->loop, UV_RUN_DEFAULT);
         uv_loop_close(&rt->loop);
     }
-    aw__task_free(rt, NULL); /* empties the task free list */
+    aw__task_trim(rt, SIZE_MAX);
     aw__stack_pool_free(rt);
     aw__buf_pool_free(rt);
     free(rt->heap);
@@ -391,3 +406,20 @@ struct uv_loop_s *aw_loop(void) { return aw__rt_tls ? &aw__rt_tls->loop : NULL; 
 uint64_t aw_now(void) { return aw__rt_tls ? uv_now(&aw__rt_tls->loop) : 0; }
 
 int aw_debug_enabled(void) { return aw__rt_tls && aw__rt_tls->debug; }
+
+static void aw__count_handle(uv_handle_t *h, void *arg)
+{
+    aw__rt *rt = aw__rt_tls;
+    size_t *n = arg;
+    int own = h == (uv_handle_t *)&rt->check || h == (uv_handle_t *)&rt->idle ||
+              h == (uv_handle_t *)&rt->timer || h == (uv_handle_t *)&rt->trim;
+    *n += !own && !uv_is_closing(h);
+}
+
+size_t aw_open_handles(void)
+{
+    size_t n = 0;
+    if (aw__rt_tls)
+        uv_walk(&aw__rt_tls->loop, aw__count_handle, &n);
+    return n;
+}

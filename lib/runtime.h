@@ -25,6 +25,8 @@ typedef struct aw_run_opts {
     int64_t wait_timeout_ms; /* what AW_DEFAULT means for runtime waits; 0 = 60 s */
     int debug;               /* 0 = from AW_DEBUG, 1 = on, -1 = off */
     int64_t slow_step_ms;    /* debug: warn about steps longer than this; 0 = 100 ms */
+    int64_t pool_trim_ms;    /* how often pooled stacks and buffers that went unused
+                                are released; 0 = 10 s */
 } aw_run_opts;
 
 /* Runs main(arg) as a task on a new loop in this thread; returns its status,
@@ -40,5 +42,9 @@ uint64_t aw_now(void);
 
 /* Whether debug mode is on for this thread's loop. */
 int aw_debug_enabled(void);
+
+/* libuv handles of this loop that are open, not counting the runtime's own:
+ * streams, listeners, timers a program made. A leak check for tests. */
+size_t aw_open_handles(void);
 
 #endif

@@ -47,7 +47,6 @@ void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
 #endif
 
 #define AW__GUARD_BYTES (16 * 1024)
-#define AW__STACK_POOL_MAX 128
 #define AW__CANARY 0x5afe57acca11ab1eULL
 #define AW__PAINT 0xA5
 
@@ -91,7 +90,8 @@ static int aw__guard_install(char *lo)
 static aw__stack *aw__stack_map(aw__rt *rt, size_t size)
 {
     size_t page = aw__page();
-    size_t map_size = (AW__GUARD_BYTES + size + sizeof(aw__stack) + 63 + page - 1) & ~(page - 1);
+    /* the guard plus the asked size, the descriptor inside it */
+    size_t map_size = AW__GUARD_BYTES + ((size + page - 1) & ~(page - 1));
     char *map = mmap(NULL, map_size, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (map == MAP_FAILED)
@@ -134,7 +134,8 @@ aw__stack *aw__stack_get(aw__rt *rt, size_t size)
     aw__stack *s = NULL;
     if (size == rt->stack_size && (s = rt->free_stacks)) {
         rt->free_stacks = s->next;
-        rt->nfree_stacks--;
+        if (--rt->nfree_stacks < rt->low_stacks)
+            rt->low_stacks = rt->nfree_stacks;
     } else if (!(s = aw__stack_map(rt, size)))
         return NULL;
 #ifdef AW__ASAN
@@ -149,7 +150,7 @@ aw__stack *aw__stack_get(aw__rt *rt, size_t size)
 
 void aw__stack_put(aw__rt *rt, aw__stack *s)
 {
-    if (s->asked == rt->stack_size && rt->nfree_stacks < AW__STACK_POOL_MAX) {
+    if (s->asked == rt->stack_size) {
         s->next = rt->free_stacks;
         rt->free_stacks = s;
         rt->nfree_stacks++;
@@ -157,15 +158,18 @@ void aw__stack_put(aw__rt *rt, aw__stack *s)
         aw__stack_unmap(s);
 }
 
-void aw__stack_pool_free(aw__rt *rt)
+void aw__stack_trim(aw__rt *rt, size_t n)
 {
     aw__stack *s;
-    while ((s = rt->free_stacks)) {
+    while (n-- && (s = rt->free_stacks)) {
         rt->free_stacks = s->next;
+        rt->nfree_stacks--;
         aw__stack_unmap(s);
     }
-    rt->nfree_stacks = 0;
+    rt->low_stacks = rt->nfree_stacks;
 }
+
+void aw__stack_pool_free(aw__rt *rt) { aw__stack_trim(rt, SIZE_MAX); }
 
 /* Debug mode: bytes of the stack ever written since it was painted. */
 size_t aw__stack_used(const aw__stack *s)

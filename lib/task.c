@@ -14,14 +14,13 @@
 #include "error.h"
 #include "rt_int.h"
 
-#define AW__TASK_FREE_MAX 4096
-
 static aw_task *aw__task_alloc(aw__rt *rt)
 {
     aw_task *t = rt->free_tasks;
     if (t) {
         rt->free_tasks = t->next_ready;
-        rt->nfree_tasks--;
+        if (--rt->nfree_tasks < rt->low_tasks)
+            rt->low_tasks = rt->nfree_tasks;
     } else if (!(t = malloc(sizeof *t)))
         return NULL;
     memset(t, 0, sizeof *t);
@@ -83,17 +82,20 @@ void aw__task_finish(aw__rt *rt, aw_task *t)
         aw__wake(t->joiner, 0);
 }
 
-/* Returns t's memory to the free list (t == NULL empties the free list). */
+void aw__task_trim(aw__rt *rt, size_t n)
+{
+    aw_task *t;
+    while (n-- && (t = rt->free_tasks)) {
+        rt->free_tasks = t->next_ready;
+        rt->nfree_tasks--;
+        free(t);
+    }
+    rt->low_tasks = rt->nfree_tasks;
+}
+
+/* Returns t's memory to the free list. */
 void aw__task_free(aw__rt *rt, aw_task *t)
 {
-    if (!t) {
-        while ((t = rt->free_tasks)) {
-            rt->free_tasks = t->next_ready;
-            free(t);
-        }
-        rt->nfree_tasks = 0;
-        return;
-    }
     aw__list_remove(&t->all);
     aw__list_remove(&t->sibling);
     if (t->state != AW__T_DONE)
@@ -109,12 +111,9 @@ void aw__task_free(aw__rt *rt, aw_task *t)
     if (t->defers != t->defer_inline)
         free(t->defers);
     free(t->name);
-    if (rt->nfree_tasks < AW__TASK_FREE_MAX) {
-        t->next_ready = rt->free_tasks;
-        rt->free_tasks = t;
-        rt->nfree_tasks++;
-    } else
-        free(t);
+    t->next_ready = rt->free_tasks;
+    rt->free_tasks = t;
+    rt->nfree_tasks++;
 }
 
 int aw_join(aw_task *t)

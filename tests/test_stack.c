@@ -74,6 +74,12 @@ Test(stack, the_default_stack_size_is_configurable)
     cr_assert_eq(aw_run_ex(default_is_configurable, NULL, &o), 0);
 }
 
+static int sleep_a_bit(void *arg)
+{
+    (void)arg;
+    return aw_sleep(5);
+}
+
 /* Guarded stacks must not use up the kernel's map count: 100,000 suspended
  * tasks at once. */
 static int waits(void *arg) { return aw_event_wait(arg, AW_FOREVER); }
@@ -106,3 +112,31 @@ static int many_stacks_main(void *arg)
 }
 
 Test(stack, a_hundred_thousand_guarded_stacks_fit_the_map_count) { tu_run(many_stacks_main, NULL); }
+
+/* Pools have no fixed size: a burst keeps its stacks while it lasts, and the
+ * trim timer gives back what a whole interval did not need. */
+static int burst_main(void *arg)
+{
+    (void)arg;
+    enum { N = 2000 };
+    static aw_task *t[N];
+    size_t rss0 = tu_rss();
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < N; i++)
+            t[i] = aw_spawn(sleep_a_bit, NULL);
+        cr_assert_eq(aw_gather(t, N, NULL), 0);
+    }
+    size_t rss_burst = tu_rss();
+    cr_assert_gt(rss_burst - rss0, N * 4096 / 2, "the burst's stacks are pooled");
+    aw_sleep(250); /* two trim intervals */
+    size_t rss_after = tu_rss();
+    cr_assert_lt(rss_after, rss_burst - N * 4096 / 2, "RSS %zu -> %zu: the pool was not trimmed",
+                 rss_burst, rss_after);
+    return 0;
+}
+
+Test(stack, pooled_stacks_are_released_when_unused_for_a_whole_interval)
+{
+    aw_run_opts o = {.pool_trim_ms = 100};
+    cr_assert_eq(aw_run_ex(burst_main, NULL, &o), 0);
+}

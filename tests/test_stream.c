@@ -10,7 +10,6 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <uv.h>
 
 #include "certs.h"
 #include "testutil.h"
@@ -254,20 +253,12 @@ static void peer_stop(peer *p)
     aw_listener_close(p->l);
 }
 
-/* Handles still open on the loop, besides the runtime's own three. */
-static void count_handle(uv_handle_t *h, void *arg)
-{
-    if (!uv_is_closing(h))
-        (*(int *)arg)++;
-}
-
+/* Handles still open once pending close callbacks have run. */
 static int open_handles(void)
 {
-    aw_yield(); /* let close callbacks run */
     aw_yield();
-    int n = 0;
-    uv_walk(aw_loop(), count_handle, &n);
-    return n - 3;
+    aw_yield();
+    return (int)aw_open_handles();
 }
 
 /* --- read timeout -------------------------------------------------------- */
