@@ -7,11 +7,12 @@
  * variables), scheduler.h (jobs), error.h (codes).
  *
  * I/O: stream.h (aw_stream: TCP, Unix sockets, TLS), net.h (listening and
- * connecting), tls.h (TLS contexts).
+ * connecting), tls.h (TLS contexts). config.h: conf/aweb.conf and aw_config.
  */
 #ifndef AWEB_H
 #define AWEB_H
 
+#include "config.h"
 #include "ctxvar.h"
 #include "error.h"
 #include "group.h"

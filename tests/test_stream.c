@@ -285,6 +285,12 @@ static int read_timeout_main(void *arg)
     t0 = tu_ms();
     cr_assert_eq(aw_stream_read(s, buf, sizeof buf, 50), AW_ETIMEDOUT);
     tu_assert_between(tu_ms() - t0, 45, 100);
+    /* and the task's scope caps both */
+    aw_timeout_push(80);
+    t0 = tu_ms();
+    cr_assert_eq(aw_stream_read(s, buf, sizeof buf, AW_DEFAULT), AW_ETIMEDOUT);
+    tu_assert_between(tu_ms() - t0, 75, 130);
+    aw_timeout_pop();
     aw_stream_close(s);
     peer_stop(&p);
     cr_assert_eq(open_handles(), 0);
