@@ -32,6 +32,8 @@
 #define AW_EOVERFLOW (-EOVERFLOW)
 #define AW_EDEADLK (-EDEADLK)
 #define AW_EPERM (-EPERM)
+#define AW_E2BIG (-E2BIG)
+#define AW_ENOBUFS (-ENOBUFS)
 
 /* End of stream: the same value as libuv's UV_EOF. */
 #define AW_EOF (-4095)
