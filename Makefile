@@ -141,9 +141,9 @@ $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libaweb.a
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(CFLAGS) $(AW_CFLAGS) $(PKG_CFLAGS) $< -o $@ $(BUILD)/libaweb.a $(LDFLAGS) $(PKG_LIBS)
 
-# Until the HTTP server lands, `make run` runs the runtime tour.
-RUN_EXAMPLE ?= tasks
-RUN_ARGS ?=
+# `make run` serves examples/hello on 127.0.0.1:8080.
+RUN_EXAMPLE ?= hello
+RUN_ARGS ?= --listen 127.0.0.1:8080 --conf conf/aweb.conf
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
 	./$(BUILD)/examples/$(RUN_EXAMPLE) $(RUN_ARGS)

@@ -8,14 +8,19 @@
  *
  * I/O: stream.h (aw_stream: TCP, Unix sockets, TLS), net.h (listening and
  * connecting), tls.h (TLS contexts). config.h: conf/aweb.conf and aw_config.
+ * arena.h (memory freed at once), log.h (the error log).
+ *
+ * HTTP: app.h (applications, running them), request.h, response.h, headers.h.
  */
 #ifndef AWEB_H
 #define AWEB_H
 
+#include "arena.h"
 #include "config.h"
 #include "ctxvar.h"
 #include "error.h"
 #include "group.h"
+#include "log.h"
 #include "net.h"
 #include "runtime.h"
 #include "scheduler.h"
@@ -25,5 +30,12 @@
 #include "thread.h"
 #include "timeout.h"
 #include "tls.h"
+
+/* HTTP */
+#include "app.h"
+#include "headers.h"
+#include "request.h"
+#include "response.h"
+#include "testing.h"
 
 #endif

@@ -144,6 +144,9 @@ int aw__timed_out(aw_task *t, uint64_t op_deadline);
 
 /* task.c: lifecycle */
 aw_task *aw__spawn(aw__rt *rt, aw_task_fn fn, void *arg, const aw_task_opts *opts);
+/* For the layers above (a server's connection tasks): a task nobody joins,
+ * freed by the loop when it ends. Its owner must track and cancel it. */
+aw_task *aw__spawn_detached(aw_task_fn fn, void *arg, const aw_task_opts *opts);
 void aw__task_finish(aw__rt *rt, aw_task *t);
 void aw__task_free(aw__rt *rt, aw_task *t);
 void aw__task_trim(aw__rt *rt, size_t n);
@@ -168,6 +171,9 @@ void aw__stack_pool_free(aw__rt *rt);
 void aw__stack_trim(aw__rt *rt, size_t n);
 int aw__overflow_handler_install(aw__rt *rt);
 void aw__overflow_handler_remove(aw__rt *rt);
+
+/* arena.c: the thread's pool of arena chunks */
+void aw__arena_pool_trim(void);
 
 /* ctxvar.c */
 struct aw__ctxvals *aw__ctxvals_ref(struct aw__ctxvals *v);

@@ -252,6 +252,7 @@ static void aw__trim_cb(uv_timer_t *timer)
     aw__task_trim(rt, rt->low_tasks);
     aw__stack_trim(rt, rt->low_stacks);
     aw__buf_trim(rt, rt->low_bufs);
+    aw__arena_pool_trim();
 }
 
 static int aw__rt_init(aw__rt *rt, const aw_run_opts *o)
@@ -390,6 +391,7 @@ int aw_run_ex(aw_task_fn main_fn, void *arg, const aw_run_opts *opts)
     aw__task_trim(rt, SIZE_MAX);
     aw__stack_pool_free(rt);
     aw__buf_pool_free(rt);
+    aw__arena_pool_trim();
     free(rt->heap);
     if (rt->debug)
         aw__debug_free(rt);

@@ -70,6 +70,15 @@ aw_task *aw_spawn_ex(aw_task_fn fn, void *arg, const aw_task_opts *opts)
 
 aw_task *aw_spawn(aw_task_fn fn, void *arg) { return aw_spawn_ex(fn, arg, NULL); }
 
+aw_task *aw__spawn_detached(aw_task_fn fn, void *arg, const aw_task_opts *opts)
+{
+    aw__rt *rt = aw__rt_get();
+    aw_task *t = rt && fn ? aw__spawn(rt, fn, arg, opts) : NULL;
+    if (t)
+        t->flags |= AW__TF_DETACHED;
+    return t;
+}
+
 /* t's function has returned (or it was cancelled before starting): mark it
  * done and tell whoever waits. Runs on t's stack or on the loop's. */
 void aw__task_finish(aw__rt *rt, aw_task *t)

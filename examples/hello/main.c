@@ -1,0 +1,68 @@
+/* hello: aweb's smallest server, in the shape of aiohttp's first example.
+ *
+ *   GET /               plain text
+ *   GET /json           a JSON object
+ *   GET /hello/{name}   a greeting from the path
+ *   GET /stream         a streamed (chunked) body, one line every 100 ms
+ *   GET /slow?ms=N      answers after N milliseconds (default 1000)
+ *
+ * Run: build/examples/hello [--listen HOST:PORT] [--conf FILE]
+ */
+#include <aweb/aweb.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static aw_response *index_page(aw_request *req)
+{
+    return aw_response_text(req, 200, "Hello, World!");
+}
+
+static aw_response *json_page(aw_request *req)
+{
+    return aw_response_json(req, 200, json_pack("{s:s, s:s}", "message", "Hello, World!",
+                                                "server", "aweb"));
+}
+
+static aw_response *hello_name(aw_request *req)
+{
+    return aw_response_textf(req, 200, "Hello, %s!", aw_request_match(req, "name"));
+}
+
+static aw_response *stream(aw_request *req)
+{
+    aw_response *resp = aw_response_stream(req, 200);
+    aw_response_set_content_type(resp, "text/plain; charset=utf-8");
+    for (int i = 1; i <= 5; i++) {
+        char line[32];
+        int n = snprintf(line, sizeof line, "line %d\n", i);
+        int rc = aw_response_write(resp, line, (size_t)n);
+        if (rc == 0)
+            rc = aw_sleep(100);
+        if (rc)
+            return aw_fail(req, rc); /* the client left */
+    }
+    aw_response_write_eof(resp);
+    return resp;
+}
+
+static aw_response *slow(aw_request *req)
+{
+    const char *ms = aw_request_query(req, "ms");
+    int rc = aw_sleep(ms ? atoll(ms) : 1000);
+    if (rc)
+        return aw_fail(req, rc);
+    return aw_response_text(req, 200, "done");
+}
+
+int main(int argc, char **argv)
+{
+    aw_app *app = aw_app_new();
+    aw_app_route(app, "GET", "/", index_page, NULL);
+    aw_app_route(app, "GET", "/json", json_page, NULL);
+    aw_app_route(app, "GET", "/hello/{name}", hello_name, &(aw_route_opts){.name = "hello"});
+    aw_app_route(app, "GET", "/stream", stream, NULL);
+    aw_app_route(app, "GET", "/slow", slow, NULL);
+    int rc = aw_app_main(app, argc, argv);
+    aw_app_free(app);
+    return rc;
+}
