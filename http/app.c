@@ -320,7 +320,10 @@ static aw_response *aw__run_atomic(aw_request *req, aw_next *next)
     req->refs++;
     int rc = aw_scheduler_spawn(s, aw__atomic_job, a, &job);
     if (rc) {
+        /* the scheduler is full or closing: the service is unavailable */
         req->refs--;
+        if (rc == AW_EFULL || rc == AW_ECLOSED)
+            req->pending_status = 503;
         return aw_fail(req, rc);
     }
     rc = aw_job_wait(job, AW_FOREVER);

@@ -54,6 +54,9 @@ static int routing_main(void *arg)
     expect(ts, "GET", "/", 200, "root");
     expect(ts, "GET", "/users/42", 200, "user 42");
     expect(ts, "GET", "/users/a%20b", 200, "user a b");
+    /* an encoded '/' is one segment, and parameters arrive fully decoded */
+    expect(ts, "GET", "/users/a%2Fb", 200, "user a/b");
+    expect(ts, "GET", "/users/a%252Fb", 200, "user a%2Fb");
     expect(ts, "POST", "/users/7", 201, "created");
     expect(ts, "GET", "/n/123", 200, "num 123");
     expect(ts, "GET", "/n/abc", 404, NULL);

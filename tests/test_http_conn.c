@@ -287,3 +287,65 @@ Test(http_conn, chunked_bodies_and_bodies_split_across_writes_arrive_whole)
     close(fd);
     tu_server_stop(&s);
 }
+
+/* --- writing to a client that does not read; lingering close ---------------- */
+
+static aw_response *h_big(aw_request *req)
+{
+    size_t n = 64u << 20;
+    char *big = aw_request_alloc(req, n);
+    memset(big, 'x', n);
+    return aw_response_static(req, 200, big, n, "application/octet-stream");
+}
+
+static void short_write(aw_config *c)
+{
+    c->write_ms = 400;
+    c->lingering_ms = 1000;
+    c->client_max_size = 1024;
+}
+
+Test(http_conn, a_client_that_never_reads_is_cut_at_the_write_timeout)
+{
+    aw_app *app = conn_app();
+    aw_app_route(app, "GET", "/big", h_big, NULL);
+    tu_server s;
+    tu_server_start(&s, app, short_write);
+    int fd = tu_connect(s.port);
+    tu_sends(fd, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+    /* never read: the server's write stalls, then it gives up */
+    for (int i = 0; i < 200 && s.connections == 0; i++)
+        usleep(5000);
+    cr_assert_eq(s.connections, 1);
+    int64_t t0 = tu_ms();
+    while (tu_ms() - t0 < 3000 && s.connections > 0)
+        usleep(20 * 1000);
+    cr_assert_eq(s.connections, 0, "the stalled connection was kept");
+    tu_assert_between(tu_ms() - t0, 350, 1500);
+    close(fd);
+    still_serving(&s);
+    tu_server_stop(&s);
+}
+
+Test(http_conn, an_error_answer_is_read_by_a_client_still_sending)
+{
+    tu_server s;
+    tu_server_start(&s, conn_app(), short_write);
+    int fd = tu_connect(s.port);
+    /* far more than client_max_size: the server answers 413 at once, then
+     * keeps reading for a while so the client sees the answer, not a reset */
+    tu_sends(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n");
+    static char chunk[65536];
+    memset(chunk, 'z', sizeof chunk);
+    for (int i = 0; i < 30; i++)
+        if (tu_send(fd, chunk, sizeof chunk))
+            break;
+    char buf[4096];
+    int closed;
+    tu_recv_all(fd, buf, sizeof buf, 3000, &closed);
+    cr_assert_eq(tu_status(buf), 413, "%s", buf);
+    cr_assert(closed);
+    close(fd);
+    still_serving(&s);
+    tu_server_stop(&s);
+}

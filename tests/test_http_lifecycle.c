@@ -97,6 +97,35 @@ Test(http_life, a_cancel_on_disconnect_route_is_cancelled_at_once)
     tu_server_stop(&s);
 }
 
+static void one_job(aw_config *c)
+{
+    c->jobs_limit = 1;
+    c->jobs_pending_limit = 1;
+}
+
+Test(http_life, an_atomic_route_gets_503_when_the_scheduler_is_full)
+{
+    tu_server s;
+    tu_server_start(&s, life_app(), one_job);
+    int fds[3];
+    for (int i = 0; i < 3; i++) {
+        fds[i] = tu_connect(s.port);
+        tu_sends(fds[i], "GET /atomic HTTP/1.1\r\nHost: x\r\n\r\n");
+        usleep(30 * 1000);
+    }
+    char buf[4096];
+    int statuses[3];
+    for (int i = 0; i < 3; i++) {
+        tu_recv_responses(fds[i], buf, sizeof buf, 1, 3000);
+        statuses[i] = tu_status(buf);
+        close(fds[i]);
+    }
+    cr_assert_eq(statuses[0], 200, "the running job");
+    cr_assert_eq(statuses[1], 200, "the pending job");
+    cr_assert_eq(statuses[2], 503, "past the pending limit: %d", statuses[2]);
+    tu_server_stop(&s);
+}
+
 Test(http_life, an_atomic_route_runs_as_a_job_of_the_apps_scheduler)
 {
     tu_server s;
