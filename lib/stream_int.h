@@ -46,6 +46,8 @@ struct aw_stream {
     int werr;  /* sticky: what broke writing */
     uint16_t flags;
     uint16_t users; /* tasks inside a call on the stream: the last one frees */
+    uint8_t hot;    /* the last read filled all the room it had: more is likely */
+    uint8_t direct; /* direct reads in a row, bounded so others get the loop */
     aw_task *reader;
     aw_task *closer; /* waits for the close callback */
     aw__tls *tls;
