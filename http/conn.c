@@ -321,6 +321,7 @@ static int aw__serve(aw__conn *c, aw__parse *ps)
         c->req = req;
         aw__handle(c, req);
         c->req = NULL;
+        c->on_shutdown = NULL;
         aw__access_log(srv, req);
         int keep = req->keep_alive && !c->close_after && !c->broken && !srv->draining &&
                    srv->cfg->keepalive_ms > 0 && !req->upgrade;

@@ -138,6 +138,8 @@ struct aw__conn {
     uint8_t state;
     uint8_t close_after; /* no more requests on this connection */
     uint8_t broken;      /* the stream failed: nothing more can be sent */
+    void (*on_shutdown)(void *); /* a long-lived request's hook */
+    void *on_shutdown_arg;
     /* responses batched while pipelined requests are already buffered */
     char *out;
     uint32_t out_len;

@@ -170,6 +170,29 @@ void *aw_request_get(const aw_request *r, const char *key)
     return NULL;
 }
 
+aw_stream *aw_request_upgrade(aw_request *r, aw_response *resp)
+{
+    if (r->resp)
+        return NULL;
+    r->conn->close_after = 1; /* the stream is the handler's now */
+    r->upgrade = 1;
+    r->keep_alive = 0;
+    int rc = aw_response_prepare(resp);
+    if (!rc)
+        rc = aw__conn_flush(r->conn);
+    resp->finished = 1;
+    return rc ? NULL : r->conn->s;
+}
+
+int aw_request_on_shutdown(aw_request *r, void (*fn)(void *arg), void *arg)
+{
+    r->conn->on_shutdown = fn;
+    r->conn->on_shutdown_arg = arg;
+    if (fn && r->srv->draining)
+        fn(arg); /* already shutting down */
+    return 0;
+}
+
 void *aw_request_alloc(aw_request *r, size_t n) { return aw_arena_alloc(&r->arena, n); }
 char *aw_request_strdup(aw_request *r, const char *s) { return aw_arena_strdup(&r->arena, s); }
 

@@ -23,6 +23,8 @@
 
 typedef struct aw_request aw_request;
 typedef struct aw_app aw_app;
+typedef struct aw_response aw_response;
+typedef struct aw_stream aw_stream;
 
 /* --- the head --- */
 const char *aw_request_method(const aw_request *r);   /* "GET" */
@@ -55,6 +57,16 @@ aw_app *aw_request_app(const aw_request *r);
  * things to handlers. The key string must outlive the request. */
 int aw_request_set(aw_request *r, const char *key, void *value);
 void *aw_request_get(const aw_request *r, const char *key);
+
+/* Protocol upgrades (WebSocket): sends resp (a 101) at once and hands the
+ * connection's stream to the caller for as long as the handler runs; no more
+ * HTTP is read from it, and it is closed after the handler returns. resp is
+ * what the handler then returns. NULL if a response was sent already. */
+aw_stream *aw_request_upgrade(aw_request *r, aw_response *resp);
+
+/* Calls fn(arg) when the server starts shutting down while this request is
+ * being handled (a WebSocket closes with 1001 then). Returns 0. */
+int aw_request_on_shutdown(aw_request *r, void (*fn)(void *arg), void *arg);
 
 /* Memory freed with the request. */
 void *aw_request_alloc(aw_request *r, size_t n);

@@ -77,6 +77,11 @@ static int aw__rp_headers_done(llhttp_t *p)
     rp->in_value = 0;
     rp->r->status = p->status_code;
     rp->r->version = p->http_major * 10 + p->http_minor;
+    if (p->status_code == 101) {
+        /* switching protocols: what follows the head is not HTTP */
+        rp->done = 1;
+        return HPE_PAUSED;
+    }
     /* 1 tells llhttp there is no body (a HEAD answer) */
     return rp->head_method && p->status_code >= 200 ? 1 : 0;
 }

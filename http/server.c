@@ -188,11 +188,18 @@ int aw_server_shutdown(aw_server *srv)
     aw__drop_idle(&srv->idle_ka);
     uv_timer_stop(&srv->idle_timer);
     aw__run_signals(srv->app, 1);
+    /* long-lived requests (WebSockets) are told, so they can end cleanly */
+    aw__list *pos;
+    aw__list_each(pos, &srv->active)
+    {
+        aw__conn *c = aw__container_of(pos, aw__conn, link);
+        if (c->on_shutdown)
+            c->on_shutdown(c->on_shutdown_arg);
+    }
     /* requests in flight get the shutdown timeout, then are cancelled */
     if (aw__wait_conns(srv, cfg->shutdown_ms)) {
         aw_log(AW_LOG_WARNING, "shutdown: cancelling %zu request(s) still running after %lld ms",
                srv->nactive, (long long)cfg->shutdown_ms);
-        aw__list *pos;
         aw__list_each(pos, &srv->active)
         {
             aw__conn *c = aw__container_of(pos, aw__conn, link);

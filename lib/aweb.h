@@ -38,4 +38,7 @@
 #include "response.h"
 #include "testing.h"
 
+/* WebSockets */
+#include "ws.h"
+
 #endif

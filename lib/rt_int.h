@@ -127,6 +127,7 @@ typedef struct aw__rt {
     void *sched_fake_stack;
     struct aw__debug_state *dbg;
     void *altstack;
+    struct aw__exit_hook *exit_hooks; /* aw_at_loop_exit */
 } aw__rt;
 
 extern __thread aw__rt *aw__rt_tls;

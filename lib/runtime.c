@@ -326,6 +326,35 @@ static void aw__rt_teardown(aw__rt *rt)
     }
 }
 
+struct aw__exit_hook {
+    struct aw__exit_hook *next;
+    void (*fn)(void *);
+    void *arg;
+};
+
+int aw_at_loop_exit(void (*fn)(void *), void *arg)
+{
+    aw__rt *rt = aw__rt_tls;
+    if (!rt)
+        return AW_ENOTASK;
+    struct aw__exit_hook *h = malloc(sizeof *h);
+    if (!h)
+        return AW_ENOMEM;
+    *h = (struct aw__exit_hook){rt->exit_hooks, fn, arg};
+    rt->exit_hooks = h;
+    return 0;
+}
+
+static void aw__run_exit_hooks(aw__rt *rt)
+{
+    struct aw__exit_hook *h;
+    while ((h = rt->exit_hooks)) {
+        rt->exit_hooks = h->next;
+        h->fn(h->arg);
+        free(h);
+    }
+}
+
 static void aw__close_walk(uv_handle_t *h, void *arg)
 {
     (void)arg;
@@ -372,6 +401,7 @@ int aw_run_ex(aw_task_fn main_fn, void *arg, const aw_run_opts *opts)
     if (rt->debug)
         aw__debug_report(rt);
 
+    aw__run_exit_hooks(rt);
     /* Free the tasks nobody joined, then close every handle. */
     while (!aw__list_empty(&rt->tasks)) {
         aw_task *t = aw__container_of(rt->tasks.next, aw_task, all);
@@ -402,6 +432,7 @@ int aw_run_ex(aw_task_fn main_fn, void *arg, const aw_run_opts *opts)
 }
 
 int aw_run(aw_task_fn main_fn, void *arg) { return aw_run_ex(main_fn, arg, NULL); }
+
 
 struct uv_loop_s *aw_loop(void) { return aw__rt_tls ? &aw__rt_tls->loop : NULL; }
 

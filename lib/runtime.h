@@ -43,6 +43,11 @@ uint64_t aw_now(void);
 /* Whether debug mode is on for this thread's loop. */
 int aw_debug_enabled(void);
 
+/* Runs fn(arg) when this thread's loop ends (after every task), latest
+ * registered first: for per-thread caches of the layers above (a zlib
+ * stream, a pool). Returns 0, AW_ENOTASK outside aw_run, AW_ENOMEM. */
+int aw_at_loop_exit(void (*fn)(void *), void *arg);
+
 /* libuv handles of this loop that are open, not counting the runtime's own:
  * streams, listeners, timers a program made. A leak check for tests. */
 size_t aw_open_handles(void);

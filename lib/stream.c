@@ -282,6 +282,10 @@ static int aw__wait_input(aw_stream *s, uint64_t deadline)
             break;
         if (s->rerr)
             return aw__tls_report(s, s->rerr);
+        if (s->intr) {
+            s->intr = 0;
+            return AW_EAGAIN;
+        }
         aw__stream_start_reading(s);
         s->reader = t;
         int rc = aw__wait(t, deadline, 1);
@@ -380,6 +384,14 @@ ssize_t aw_stream_read_until(aw_stream *s, const void *delim, size_t dlen, void 
 
 int aw_stream_read_error(const aw_stream *s) { return s->rerr; }
 
+void aw_stream_interrupt_read(aw_stream *s)
+{
+    if (s->reader) {
+        s->intr = 1;
+        aw__wake(s->reader, 0);
+    }
+}
+
 /* --- writing ------------------------------------------------------------- */
 
 typedef struct aw__wreq {
@@ -470,6 +482,90 @@ int aw_stream_writev(aw_stream *s, const aw_iovec *iov, size_t n, int64_t timeou
     }
     s->flags &= ~AW__SF_WRITING;
     return aw__leave(s, rc);
+}
+
+/* --- writes that never wait ---------------------------------------------- */
+
+typedef struct aw__qwrite {
+    uv_write_t req;
+    aw_stream *s;
+    char data[];
+} aw__qwrite;
+
+static void aw__qwrite_cb(uv_write_t *req, int status)
+{
+    aw__qwrite *q = (aw__qwrite *)req;
+    aw_stream *s = q->s;
+    if (status < 0 && !s->werr && status != UV_ECANCELED)
+        s->werr = status;
+    free(q);
+    if (s->drainer && !s->u.s.write_queue_size)
+        aw__wake(s->drainer, 0);
+}
+
+/* Queues a copy of what the kernel did not take (plain bytes, or TLS records
+ * already encrypted). */
+void aw__stream_queue_copy(aw_stream *s, const char *data, size_t len)
+{
+    if (!len || s->werr || (s->flags & AW__SF_CLOSING))
+        return;
+    if (!s->u.s.write_queue_size) {
+        uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+        int rc = uv_try_write(&s->u.s, &b, 1);
+        if (rc < 0 && rc != UV_EAGAIN) {
+            s->werr = rc;
+            return;
+        }
+        if (rc > 0) {
+            data += rc;
+            len -= (size_t)rc;
+        }
+        if (!len)
+            return;
+    }
+    aw__qwrite *q = malloc(sizeof *q + len);
+    if (!q) {
+        s->werr = AW_ENOMEM;
+        return;
+    }
+    q->s = s;
+    memcpy(q->data, data, len);
+    uv_buf_t b = uv_buf_init(q->data, (unsigned)len);
+    int rc = uv_write(&q->req, &s->u.s, &b, 1, aw__qwrite_cb);
+    if (rc) {
+        s->werr = rc;
+        free(q);
+    }
+}
+
+int aw_stream_send_async(aw_stream *s, const void *data, size_t len)
+{
+    if (s->werr)
+        return s->werr;
+    if (s->flags & (AW__SF_SHUT | AW__SF_CLOSING))
+        return AW_EPIPE;
+    if (s->tls)
+        return aw__tls_send_async(s, data, len);
+    aw__stream_queue_copy(s, data, len);
+    return s->werr;
+}
+
+size_t aw_stream_queued(const aw_stream *s) { return s->u.s.write_queue_size; }
+
+int aw_stream_drain(aw_stream *s, int64_t timeout_ms)
+{
+    aw_task *t = aw__current();
+    if (!t)
+        return AW_ENOTASK;
+    uint64_t deadline = AW__DEADLINE(s, timeout_ms, write_timeout_ms, AW__WRITE_MS);
+    aw__enter(s);
+    int rc = 0;
+    while (!rc && s->u.s.write_queue_size && !s->werr && !(s->flags & AW__SF_CLOSING)) {
+        s->drainer = t;
+        rc = aw__wait(t, deadline, 1);
+        s->drainer = NULL;
+    }
+    return aw__leave(s, rc ? rc : s->werr);
 }
 
 int aw_stream_write(aw_stream *s, const void *buf, size_t len, int64_t timeout_ms)

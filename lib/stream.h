@@ -82,6 +82,19 @@ size_t aw_stream_buffered(const aw_stream *s);
 int aw_stream_write(aw_stream *s, const void *buf, size_t len, int64_t timeout_ms);
 int aw_stream_writev(aw_stream *s, const aw_iovec *iov, size_t n, int64_t timeout_ms);
 
+/* Sends without waiting, from a task or a callback: what the kernel does not
+ * take at once is copied and queued (in order with every other write). For
+ * protocols that must never block a sender on a slow peer (a WebSocket
+ * broadcast): they watch aw_stream_queued() and give up on a peer whose
+ * queue grows past their limit. Returns 0 or the error that broke the
+ * stream. */
+int aw_stream_send_async(aw_stream *s, const void *data, size_t len);
+/* Bytes queued by writes and not yet handed to the kernel. */
+size_t aw_stream_queued(const aw_stream *s);
+/* Waits until nothing is queued. Returns 0, AW_ETIMEDOUT, AW_ECANCELED or
+ * the stream's error. */
+int aw_stream_drain(aw_stream *s, int64_t timeout_ms);
+
 /* Sends len bytes of the file fd from offset: sendfile(2) on plain TCP and
  * Unix streams, read and write under TLS. Returns 0 or an error. */
 int aw_stream_sendfile(aw_stream *s, int fd, int64_t offset, size_t len, int64_t timeout_ms);
@@ -133,6 +146,10 @@ void *aw_stream_get_data(const aw_stream *s);
  * runs on the loop. It typically starts a task that reads. NULL turns it off. */
 typedef void (*aw_stream_input_cb)(aw_stream *s, void *arg);
 void aw_stream_on_input(aw_stream *s, aw_stream_input_cb cb, void *arg);
+
+/* Makes the read a task is waiting in on s return AW_EAGAIN (once), so that
+ * it can look at what another task changed (a protocol's close). */
+void aw_stream_interrupt_read(aw_stream *s);
 
 /* The error that ended reading (AW_EOF at a clean end), or 0. */
 int aw_stream_read_error(const aw_stream *s);

@@ -48,8 +48,10 @@ struct aw_stream {
     uint16_t users; /* tasks inside a call on the stream: the last one frees */
     uint8_t hot;    /* the last read filled all the room it had: more is likely */
     uint8_t direct; /* direct reads in a row, bounded so others get the loop */
+    uint8_t intr;   /* aw_stream_interrupt_read: the waiting read returns AW_EAGAIN */
     aw_task *reader;
-    aw_task *closer; /* waits for the close callback */
+    aw_task *closer;  /* waits for the close callback */
+    aw_task *drainer; /* waits for queued writes to go out */
     aw__tls *tls;
     aw_stream_input_cb on_input;
     void *on_input_arg;
@@ -77,6 +79,8 @@ int aw__tls_attach(aw_stream *s, aw_tls_ctx *ctx, const char *server_name);
 int aw__tls_handshake(aw_stream *s, uint64_t deadline);
 const char *aw__tls_alpn(const aw__tls *t);
 int aw__tls_report(aw_stream *s, int rc);
+int aw__tls_send_async(aw_stream *s, const void *data, size_t len);
+void aw__stream_queue_copy(aw_stream *s, const char *data, size_t len);
 
 /* listener.c: a counted connection ended */
 void aw__listener_conn_closed(aw_listener *l);

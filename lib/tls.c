@@ -276,48 +276,39 @@ const char *aw__tls_alpn(const aw__tls *t)
     return buf;
 }
 
-typedef struct aw__flush {
-    uv_write_t req;
-    char data[];
-} aw__flush;
-
-static void aw__flush_cb(uv_write_t *req, int status)
-{
-    (void)status;
-    free(req);
-}
-
 /* Sends what OpenSSL produced outside any write call (from the read path):
  * directly if the socket takes it, else through a write request that owns a
  * copy. libuv keeps writes in order, so records stay in order. */
 static void aw__tls_flush_async(aw_stream *s)
 {
     aw__tls *t = s->tls;
-    size_t pending = BIO_ctrl_pending(t->wbio);
-    if (!pending || (s->flags & AW__SF_CLOSING) || s->werr)
+    char *data;
+    long pending = BIO_get_mem_data(t->wbio, &data);
+    if (pending <= 0 || (s->flags & AW__SF_CLOSING) || s->werr)
         return;
-    aw__flush *f = malloc(sizeof *f + pending);
-    if (!f) {
-        s->werr = AW_ENOMEM;
-        return;
+    /* the stream copies what the kernel does not take at once */
+    aw__stream_queue_copy(s, data, (size_t)pending);
+    (void)BIO_reset(t->wbio);
+}
+
+int aw__tls_send_async(aw_stream *s, const void *data, size_t len)
+{
+    aw__tls *t = s->tls;
+    if (!t->done)
+        return AW_ENOTCONN; /* the handshake comes first, in a task */
+    const char *p = data;
+    while (len) {
+        int chunk = (int)(len < AW__TLS_CHUNK ? len : AW__TLS_CHUNK);
+        int w = SSL_write(t->ssl, p, chunk);
+        if (w <= 0) {
+            t->failed = aw__tls_error_msg(t->ssl, "TLS write", &t->why);
+            return s->werr = t->failed;
+        }
+        p += w;
+        len -= (size_t)w;
+        aw__tls_flush_async(s);
     }
-    int n = BIO_read(t->wbio, f->data, (int)pending);
-    uv_buf_t b = uv_buf_init(f->data, (unsigned)n);
-    int rc = uv_try_write(&s->u.s, &b, 1);
-    if (rc == n || (rc < 0 && rc != UV_EAGAIN)) {
-        if (rc < 0)
-            s->werr = rc;
-        free(f);
-        return;
-    }
-    if (rc > 0) {
-        b.base += rc;
-        b.len -= (size_t)rc;
-    }
-    if ((rc = uv_write(&f->req, &s->u.s, &b, 1, aw__flush_cb))) {
-        s->werr = rc;
-        free(f);
-    }
+    return s->werr;
 }
 
 void aw__tls_on_cipher(aw_stream *s, const char *data, size_t len)

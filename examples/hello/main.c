@@ -5,6 +5,8 @@
  *   GET /hello/{name}   a greeting from the path
  *   GET /stream         a streamed (chunked) body, one line every 100 ms
  *   GET /slow?ms=N      answers after N milliseconds (default 1000)
+ *   GET /ws             a WebSocket echo: text and binary messages come back
+ *                       as they went (permessage-deflate offered)
  *
  * Run: build/examples/hello [--listen HOST:PORT] [--conf FILE]
  */
@@ -54,6 +56,21 @@ static aw_response *slow(aw_request *req)
     return aw_response_text(req, 200, "done");
 }
 
+static aw_response *ws_echo(aw_request *req)
+{
+    aw_ws *ws = aw_ws_prepare(req, &(aw_ws_opts){.heartbeat_ms = 30000});
+    if (!ws)
+        return aw_ws_refusal(req);
+    aw_ws_msg m;
+    while (aw_ws_recv(ws, &m, AW_FOREVER) == 0) {
+        if (m.type == AW_WS_TEXT)
+            aw_ws_send_text(ws, m.data, m.len);
+        else if (m.type == AW_WS_BINARY)
+            aw_ws_send_binary(ws, m.data, m.len);
+    }
+    return aw_ws_finish(ws);
+}
+
 int main(int argc, char **argv)
 {
     aw_app *app = aw_app_new();
@@ -62,6 +79,7 @@ int main(int argc, char **argv)
     aw_app_route(app, "GET", "/hello/{name}", hello_name, &(aw_route_opts){.name = "hello"});
     aw_app_route(app, "GET", "/stream", stream, NULL);
     aw_app_route(app, "GET", "/slow", slow, NULL);
+    aw_app_route(app, "GET", "/ws", ws_echo, NULL);
     int rc = aw_app_main(app, argc, argv);
     aw_app_free(app);
     return rc;
