@@ -22,7 +22,7 @@ VERSION := 0.1.0
 # the benchmarks measure against.
 DEB_PKGS := libuv1-dev node-llhttp libssl-dev libwslay-dev libcriterion-dev libjansson-dev \
             libinih-dev zlib1g-dev pkg-config curl openssl python3 python3-websockets clang \
-            libclang-rt-14-dev
+            libclang-rt-14-dev chromium
 BENCH_PKGS := wrk nginx-light python3-aiohttp
 
 PC_LIBS := libuv libssl libcrypto jansson zlib inih
@@ -78,10 +78,16 @@ deps:
 	@missing=""; for p in $(DEB_PKGS) $(EXTRA_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@# the browser test drives Debian's chromium with playwright-core from npm
+	@if [ -f tests/browser/package-lock.json ] && [ ! -d tests/browser/node_modules/playwright-core ]; then \
+	  echo "installing playwright-core (npm)"; \
+	  npm --prefix tests/browser ci --no-audit --no-fund --loglevel=error >/dev/null; \
 	fi
 
 # --- the library ------------------------------------------------------------
@@ -141,8 +147,8 @@ $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libaweb.a
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(CFLAGS) $(AW_CFLAGS) $(PKG_CFLAGS) $< -o $@ $(BUILD)/libaweb.a $(LDFLAGS) $(PKG_LIBS)
 
-# `make run` serves examples/hello on 127.0.0.1:8080.
-RUN_EXAMPLE ?= hello
+# `make run` serves examples/chat on 127.0.0.1:8080 (examples/hello: RUN_EXAMPLE=hello).
+RUN_EXAMPLE ?= chat
 RUN_ARGS ?= --listen 127.0.0.1:8080 --conf conf/aweb.conf
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
