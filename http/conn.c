@@ -44,7 +44,7 @@ static void aw__conn_free(aw__conn *c)
 {
     aw__server *srv = c->srv;
     aw__list_remove(&c->link);
-    free(c->out);
+    aw__out_put(srv, c->out);
     free(c);
     if (--srv->nconns == 0 && srv->drainer)
         aw_event_set(srv->stopped);
@@ -133,6 +133,22 @@ static void aw__conn_input(aw_stream *s, void *arg)
 
 /* --- output ---------------------------------------------------------------- */
 
+/* Batching buffers go back to the server while a connection is idle. */
+char *aw__out_get(aw__server *srv)
+{
+    return srv->nfree_out ? srv->free_out[--srv->nfree_out] : malloc(AW__OUT_MAX);
+}
+
+void aw__out_put(aw__server *srv, char *buf)
+{
+    if (!buf)
+        return;
+    if (srv->nfree_out < sizeof srv->free_out / sizeof srv->free_out[0])
+        srv->free_out[srv->nfree_out++] = buf;
+    else
+        free(buf);
+}
+
 int aw__conn_flush(aw__conn *c)
 {
     if (!c->out_len)
@@ -154,7 +170,7 @@ int aw__conn_write(aw__conn *c, const aw_iovec *iov, size_t n, int flush)
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
         total += iov[i].len;
-    if (!c->out && total <= AW__OUT_MAX && !(c->out = malloc(AW__OUT_MAX)))
+    if (!c->out && total <= AW__OUT_MAX && !(c->out = aw__out_get(c->srv)))
         return AW_ENOMEM;
     if (c->out && c->out_len + total <= AW__OUT_MAX) {
         for (size_t i = 0; i < n; i++) {
@@ -350,10 +366,15 @@ static int aw__conn_task(void *arg)
     c->task = NULL;
     srv->nactive--;
     aw__list_remove(&c->link);
-    free(c->out);
+    aw__out_put(srv, c->out);
     c->out = NULL;
     c->out_len = 0;
     if (how == AW__SERVE_IDLE && !srv->draining) {
+        if (!c->nodelay) {
+            /* kept alive: now small answers must not wait for Nagle */
+            aw_stream_set_nodelay(c->s, 1);
+            c->nodelay = 1;
+        }
         aw__conn_idle(c, 0);
         return 0;
     }

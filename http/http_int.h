@@ -103,9 +103,15 @@ struct aw__server {
     uv_timer_t idle_timer;
     int draining;
     aw_task *drainer; /* waits for the active connections to finish */
-    /* the Date header, formatted once a second */
+    /* the Date header, formatted once a second; the Server line, once */
     char date[40];
+    size_t date_len;
     uint64_t date_sec;
+    char server_line[128];
+    size_t server_line_len;
+    /* batching buffers of connections that are serving, recycled */
+    char *free_out[16];
+    size_t nfree_out;
     /* the access log, buffered and flushed every second */
     int alog_fd;
     int alog_kind; /* 0 off, 1 combined, 2 common, 3 custom */
@@ -138,6 +144,7 @@ struct aw__conn {
     uint8_t state;
     uint8_t close_after; /* no more requests on this connection */
     uint8_t broken;      /* the stream failed: nothing more can be sent */
+    uint8_t nodelay;     /* TCP_NODELAY is on (set when kept alive or streaming) */
     void (*on_shutdown)(void *); /* a long-lived request's hook */
     void *on_shutdown_arg;
     /* responses batched while pipelined requests are already buffered */
@@ -151,6 +158,8 @@ void aw__conn_accept(aw_listener *l, aw_stream *s, void *arg);
 void aw__idle_timer_cb(uv_timer_t *t);
 int aw__conn_write(aw__conn *c, const aw_iovec *iov, size_t n, int flush);
 int aw__conn_flush(aw__conn *c);
+char *aw__out_get(aw__server *srv);
+void aw__out_put(aw__server *srv, char *buf);
 
 /* --- parsing -------------------------------------------------------------- */
 

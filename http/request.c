@@ -27,7 +27,7 @@ aw_request *aw__request_new(aw__conn *c, aw__parse *ps)
     req->ps = ps;
     req->refs = 1;
     req->content_length = -1;
-    req->start_ns = uv_hrtime();
+    req->start_ns = c->srv->alog_kind ? uv_hrtime() : 0; /* only the access log reads it */
     aw_headers_init(&req->headers, &req->arena);
     ps->req = req;
     return req;

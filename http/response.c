@@ -239,48 +239,70 @@ static int aw__closing(aw_request *req)
            c->srv->cfg->keepalive_ms <= 0;
 }
 
-/* A head buffer in the request's arena. body_len < 0: no Content-Length
- * (chunked when chunked is set). */
+/* Appends n bytes; the head was sized for everything. */
+static inline char *aw__put(char *p, const char *s, size_t n)
+{
+    memcpy(p, s, n);
+    return p + n;
+}
+
+/* Decimal digits of v, without printf. */
+static char *aw__put_u64(char *p, uint64_t v)
+{
+    char d[20];
+    int n = 0;
+    do
+        d[n++] = (char)('0' + v % 10);
+    while ((v /= 10));
+    while (n)
+        *p++ = d[--n];
+    return p;
+}
+
+/* A head buffer in the request's arena, assembled from cached pieces (the
+ * Date and Server lines are formatted once per second and once per server).
+ * body_len < 0: no Content-Length (chunked when chunked is set). */
 static int aw__head(aw_request *req, aw_response *r, int64_t body_len, int chunked, char **out,
                     size_t *out_len)
 {
     aw__server *srv = req->srv;
-    size_t cap = 256;
+    int status = r->status >= 100 && r->status <= 999 ? r->status : 500;
+    const char *reason = aw__reason(status), *date = aw__server_date(srv);
+    size_t rlen = strlen(reason), cap = 160 + rlen + srv->server_line_len;
     for (size_t i = 0; i < r->headers.n; i++)
         cap += r->headers.items[i].name_len + r->headers.items[i].value_len + 4;
-    const char *server = srv->cfg->server_header;
-    cap += strlen(server);
-    char *h = aw_arena_alloc(&req->arena, cap);
+    char *h = aw_arena_alloc(&req->arena, cap), *p = h;
     if (!h)
         return AW_ENOMEM;
-    int status = r->status >= 100 && r->status <= 999 ? r->status : 500;
-    size_t n = (size_t)snprintf(h, cap, "HTTP/1.%d %d %s\r\nDate: %s\r\n", req->version == 10 ? 0 : 1,
-                                status, aw__reason(status), aw__server_date(srv));
-    if (*server)
-        n += (size_t)snprintf(h + n, cap - n, "Server: %s\r\n", server);
-    if (body_len >= 0 && !aw__no_body_status(status))
-        n += (size_t)snprintf(h + n, cap - n, "Content-Length: %lld\r\n", (long long)body_len);
+    p = aw__put(p, req->version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ", 9);
+    p = aw__put_u64(p, (uint64_t)status);
+    *p++ = ' ';
+    p = aw__put(p, reason, rlen);
+    p = aw__put(p, "\r\nDate: ", 8);
+    p = aw__put(p, date, srv->date_len);
+    p = aw__put(p, "\r\n", 2);
+    p = aw__put(p, srv->server_line, srv->server_line_len);
+    if (body_len >= 0 && !aw__no_body_status(status)) {
+        p = aw__put(p, "Content-Length: ", 16);
+        p = aw__put_u64(p, (uint64_t)body_len);
+        p = aw__put(p, "\r\n", 2);
+    }
     if (chunked)
-        n += (size_t)snprintf(h + n, cap - n, "Transfer-Encoding: chunked\r\n");
+        p = aw__put(p, "Transfer-Encoding: chunked\r\n", 28);
     if (aw__closing(req))
-        n += (size_t)snprintf(h + n, cap - n, "Connection: close\r\n");
+        p = aw__put(p, "Connection: close\r\n", 19);
     else if (req->version == 10)
-        n += (size_t)snprintf(h + n, cap - n, "Connection: keep-alive\r\n");
+        p = aw__put(p, "Connection: keep-alive\r\n", 24);
     for (size_t i = 0; i < r->headers.n; i++) {
         const aw_header *x = &r->headers.items[i];
-        memcpy(h + n, x->name, x->name_len);
-        n += x->name_len;
-        h[n++] = ':';
-        h[n++] = ' ';
-        memcpy(h + n, x->value, x->value_len);
-        n += x->value_len;
-        h[n++] = '\r';
-        h[n++] = '\n';
+        p = aw__put(p, x->name, x->name_len);
+        p = aw__put(p, ": ", 2);
+        p = aw__put(p, x->value, x->value_len);
+        p = aw__put(p, "\r\n", 2);
     }
-    h[n++] = '\r';
-    h[n++] = '\n';
+    p = aw__put(p, "\r\n", 2);
     *out = h;
-    *out_len = n;
+    *out_len = (size_t)(p - h);
     return 0;
 }
 
@@ -340,6 +362,10 @@ int aw_response_prepare(aw_response *r)
     int rc = aw__head(req, r, len, r->chunked, &head, &head_len);
     if (rc)
         return rc;
+    if (!req->conn->nodelay) {
+        aw_stream_set_nodelay(req->conn->s, 1); /* streamed pieces go out at once */
+        req->conn->nodelay = 1;
+    }
     aw_iovec v = {head, head_len};
     return aw__conn_write(req->conn, &v, 1, 1);
 }

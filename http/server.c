@@ -20,7 +20,7 @@ const char *aw__server_date(aw__server *srv)
         time_t now = time(NULL);
         struct tm tm;
         gmtime_r(&now, &tm);
-        strftime(srv->date, sizeof srv->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        srv->date_len = strftime(srv->date, sizeof srv->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
         srv->date_sec = sec;
     }
     return srv->date;
@@ -71,6 +71,8 @@ static int aw__listen_addr(const char *addr, char *host, size_t hostlen, aw_list
 
 static void aw__server_free(aw__server *srv)
 {
+    while (srv->nfree_out)
+        free(srv->free_out[--srv->nfree_out]);
     if (srv->stopped)
         aw_event_free(srv->stopped);
     aw_tls_ctx_free(srv->tls);
@@ -94,6 +96,10 @@ int aw_server_start(aw_app *app, const aw_config *cfg, aw_server **out)
     aw__list_init(&srv->idle_ka);
     aw__list_init(&srv->active);
     srv->stopped = aw_event_new();
+    srv->sopts.nodelay = -1; /* set once a connection is kept alive or streams */
+    if (cfg->server_header && *cfg->server_header && strlen(cfg->server_header) < 100)
+        srv->server_line_len = (size_t)snprintf(srv->server_line, sizeof srv->server_line,
+                                                "Server: %s\r\n", cfg->server_header);
     uv_timer_init(aw_loop(), &srv->idle_timer);
     srv->idle_timer.data = srv;
     int rc = srv->stopped ? aw__app_freeze(app, err, sizeof err) : AW_ENOMEM;
@@ -158,7 +164,7 @@ static void aw__drop_idle(aw__list *list)
         aw_stream_abort(c->s);
         aw__list_remove(&c->link);
         c->srv->nconns--;
-        free(c->out);
+        aw__out_put(c->srv, c->out);
         free(c);
     }
 }

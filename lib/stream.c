@@ -751,6 +751,11 @@ int aw_stream_is_tls(const aw_stream *s) { return s->tls != NULL; }
 
 const char *aw_stream_alpn(const aw_stream *s) { return s->tls ? aw__tls_alpn(s->tls) : ""; }
 
+int aw_stream_set_nodelay(aw_stream *s, int on)
+{
+    return (s->flags & AW__SF_PIPE) ? 0 : uv_tcp_nodelay(&s->u.tcp, on);
+}
+
 int aw_stream_fd(const aw_stream *s)
 {
     uv_os_fd_t fd = -1;

@@ -40,7 +40,8 @@ typedef struct aw_stream_opts {
     int64_t write_timeout_ms;     /* 60 s: each write until handed to the kernel */
     int64_t close_timeout_ms;     /* 5 s: TLS close_notify and shutdown */
     size_t read_buffer;           /* 64 KiB: input buffered before reading stops */
-    int nodelay;                  /* TCP_NODELAY: 0 = on (default), -1 = off */
+    int nodelay;                  /* TCP_NODELAY at connect/accept: 0 = on (default),
+                                     -1 = off (set it later with aw_stream_set_nodelay) */
 } aw_stream_opts;
 
 /* The built-in defaults above, filled in. */
@@ -153,6 +154,9 @@ void aw_stream_interrupt_read(aw_stream *s);
 
 /* The error that ended reading (AW_EOF at a clean end), or 0. */
 int aw_stream_read_error(const aw_stream *s);
+
+/* TCP_NODELAY on a TCP stream (no effect on others). Returns 0 or an error. */
+int aw_stream_set_nodelay(aw_stream *s, int on);
 
 /* The file descriptor, for socket options aweb does not cover. */
 int aw_stream_fd(const aw_stream *s);
