@@ -180,6 +180,10 @@ aw_stream *aw_request_upgrade(aw_request *r, aw_response *resp)
     int rc = aw_response_prepare(resp);
     if (!rc)
         rc = aw__conn_flush(r->conn);
+    /* the upgraded protocol writes to the stream itself: the batching
+     * buffer goes back now rather than sit for the socket's whole life */
+    aw__out_put(r->conn->srv, r->conn->out);
+    r->conn->out = NULL;
     resp->finished = 1;
     return rc ? NULL : r->conn->s;
 }

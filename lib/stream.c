@@ -504,33 +504,51 @@ static void aw__qwrite_cb(uv_write_t *req, int status)
 }
 
 /* Queues a copy of what the kernel did not take (plain bytes, or TLS records
- * already encrypted). */
-void aw__stream_queue_copy(aw_stream *s, const char *data, size_t len)
+ * already encrypted): one try-write of every piece, then one copy of the
+ * rest, so a small message in pieces still leaves in one segment. */
+static void aw__stream_queue_copyv(aw_stream *s, const aw_iovec *v, size_t n)
 {
-    if (!len || s->werr || (s->flags & AW__SF_CLOSING))
+    if (s->werr || (s->flags & AW__SF_CLOSING))
+        return;
+    size_t total = 0, skip = 0;
+    for (size_t i = 0; i < n; i++)
+        total += v[i].len;
+    if (!total)
         return;
     if (!s->u.s.write_queue_size) {
-        uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
-        int rc = uv_try_write(&s->u.s, &b, 1);
+        uv_buf_t b[8];
+        size_t nb = n < 8 ? n : 8;
+        for (size_t i = 0; i < nb; i++)
+            b[i] = uv_buf_init((char *)v[i].base, (unsigned)v[i].len);
+        int rc = uv_try_write(&s->u.s, b, (unsigned)nb);
         if (rc < 0 && rc != UV_EAGAIN) {
             s->werr = rc;
             return;
         }
-        if (rc > 0) {
-            data += rc;
-            len -= (size_t)rc;
-        }
-        if (!len)
+        if (rc > 0)
+            skip = (size_t)rc;
+        if (skip == total)
             return;
     }
-    aw__qwrite *q = malloc(sizeof *q + len);
+    aw__qwrite *q = malloc(sizeof *q + (total - skip));
     if (!q) {
         s->werr = AW_ENOMEM;
         return;
     }
     q->s = s;
-    memcpy(q->data, data, len);
-    uv_buf_t b = uv_buf_init(q->data, (unsigned)len);
+    char *d = q->data;
+    for (size_t i = 0; i < n; i++) {
+        size_t l = v[i].len;
+        const char *b = v[i].base;
+        if (skip >= l) {
+            skip -= l;
+            continue;
+        }
+        memcpy(d, b + skip, l - skip);
+        d += l - skip;
+        skip = 0;
+    }
+    uv_buf_t b = uv_buf_init(q->data, (unsigned)(d - q->data));
     int rc = uv_write(&q->req, &s->u.s, &b, 1, aw__qwrite_cb);
     if (rc) {
         s->werr = rc;
@@ -538,15 +556,45 @@ void aw__stream_queue_copy(aw_stream *s, const char *data, size_t len)
     }
 }
 
+void aw__stream_queue_copy(aw_stream *s, const char *data, size_t len)
+{
+    aw_iovec v = {data, len};
+    aw__stream_queue_copyv(s, &v, 1);
+}
+
 int aw_stream_send_async(aw_stream *s, const void *data, size_t len)
+{
+    aw_iovec v = {data, len};
+    return aw_stream_sendv_async(s, &v, 1);
+}
+
+int aw_stream_sendv_async(aw_stream *s, const aw_iovec *v, size_t n)
 {
     if (s->werr)
         return s->werr;
     if (s->flags & (AW__SF_SHUT | AW__SF_CLOSING))
         return AW_EPIPE;
-    if (s->tls)
-        return aw__tls_send_async(s, data, len);
-    aw__stream_queue_copy(s, data, len);
+    if (!s->tls) {
+        /* try-write takes at most 8 pieces; more go through in groups */
+        for (size_t i = 0; i < n && !s->werr; i += 8)
+            aw__stream_queue_copyv(s, v + i, n - i < 8 ? n - i : 8);
+        return s->werr;
+    }
+    /* TLS: small pieces are gathered so they share one record */
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += v[i].len;
+    if (n > 1 && total <= 4096) {
+        char one[4096], *d = one;
+        for (size_t i = 0; i < n; i++) {
+            memcpy(d, v[i].base, v[i].len);
+            d += v[i].len;
+        }
+        return aw__tls_send_async(s, one, total);
+    }
+    for (size_t i = 0; i < n && !s->werr; i++)
+        if (v[i].len && aw__tls_send_async(s, v[i].base, v[i].len))
+            break;
     return s->werr;
 }
 

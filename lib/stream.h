@@ -90,6 +90,8 @@ int aw_stream_writev(aw_stream *s, const aw_iovec *iov, size_t n, int64_t timeou
  * queue grows past their limit. Returns 0 or the error that broke the
  * stream. */
 int aw_stream_send_async(aw_stream *s, const void *data, size_t len);
+/* The same for n pieces that leave together (one segment when small). */
+int aw_stream_sendv_async(aw_stream *s, const aw_iovec *v, size_t n);
 /* Bytes queued by writes and not yet handed to the kernel. */
 size_t aw_stream_queued(const aw_stream *s);
 /* Waits until nothing is queued. Returns 0, AW_ETIMEDOUT, AW_ECANCELED or

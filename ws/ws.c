@@ -112,9 +112,18 @@ static ssize_t aw__ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t 
 static ssize_t aw__ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
                               int flags, void *user)
 {
-    (void)flags;
     aw_ws *ws = user;
-    if (aw_stream_send_async(ws->s, data, len)) {
+    /* wslay hands over a frame header alone, flagged MORE; it waits for its
+     * payload so the two leave in one write and, when small, one segment */
+    if ((flags & WSLAY_MSG_MORE) && !ws->hdr_len && len <= sizeof ws->hdr) {
+        memcpy(ws->hdr, data, len);
+        ws->hdr_len = (uint8_t)len;
+        return (ssize_t)len;
+    }
+    aw_iovec v[2] = {{ws->hdr, ws->hdr_len}, {data, len}};
+    int skip = ws->hdr_len ? 0 : 1;
+    ws->hdr_len = 0;
+    if (aw_stream_sendv_async(ws->s, v + skip, (size_t)(2 - skip))) {
         wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
         return -1;
     }

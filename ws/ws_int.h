@@ -55,6 +55,8 @@ struct aw_ws {
     int close_recv, close_sent, ended; /* ended: nothing more will be read */
     int failed;                        /* AW_E* that broke it */
     void *data;
+    uint8_t hdr[14]; /* a frame header waiting for its payload */
+    uint8_t hdr_len;
 };
 
 /* ws.c */

@@ -13,8 +13,7 @@
 #
 # Adding a benchmark: write a function bench_NAME that runs both sides with
 # run_side, prints a header with section and rows with row (rate_row for
-# rates, where more is better), and add NAME to BENCHES. (Planned: ws, the
-# WebSocket echo.)
+# rates, where more is better), and add NAME to BENCHES.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -24,7 +23,7 @@ case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 # here): the peer figures should be those of the Python users actually get.
 ASYNCIO_PYTHON=${ASYNCIO_PYTHON:-/usr/bin/python3}
 
-BENCHES=(runtime streams http)
+BENCHES=(runtime streams http ws)
 failures=0
 
 # --- helpers -------------------------------------------------------------------
@@ -480,6 +479,38 @@ bench_http() {
     done
     printf '\nWhat was run:\n'
     notes http "$h"
+}
+
+# --- benchmarks: ws ----------------------------------------------------------------
+
+# WebSockets over loopback: examples/hello's /ws echo and ws_bcast_server
+# (a room) beside aiohttp_ws.py, all driven by wsload (raw epoll, no
+# compression): ping-pong, idle memory, broadcast. tests/bench/bench_ws.sh
+# runs them and prints the figures (how each is measured is written there);
+# this prints them against aiohttp's.
+bench_ws() {
+    local w=""
+    run_side w "bench_ws.sh" env BUILD="$BUILD" ASYNCIO_PYTHON="$ASYNCIO_PYTHON" \
+        "$ROOT/tests/bench/bench_ws.sh"
+    section "ws: aweb vs aiohttp (server on CPU 0, wsload on CPU 1)" aiohttp
+    rate_row "round trips/s (64 conns, 32 B ping-pong)" "$(value aweb_rt_per_s "$w")" \
+        "$(value aiohttp_rt_per_s "$w")" 10
+    row "  server CPU us per round trip" "$(value aweb_cpu_us_per_rt "$w")" \
+        "$(value aiohttp_cpu_us_per_rt "$w")"
+    row "broadcast to 5,000, median ms" "$(value aweb_bcast_median_ms "$w")" \
+        "$(value aiohttp_bcast_median_ms "$w")" 50 "50 ms"
+    row "broadcast to 5,000, best ms" "$(value aweb_bcast_best_ms "$w")" \
+        "$(value aiohttp_bcast_best_ms "$w")"
+    row "RSS bytes per idle WebSocket (10,000)" "$(value aweb_idle_rss_bytes "$w")" \
+        "$(value aiohttp_idle_rss_bytes "$w")" 8192 "8 KiB"
+    printf 'ratio: > 1 means aweb is better (aweb/aiohttp for round trips, aiohttp/aweb for the rest).\n'
+    printf 'CPU busy %% in the ping-pong runs (server / other work on CPU 0 / CPU 1, wsload):\n'
+    printf '  aweb %s/%s/%s  aiohttp %s/%s/%s\n' "$(value aweb_server_cpu_pct "$w")" \
+        "$(value aweb_cpu0_other_pct "$w")" "$(value aweb_cpu1_pct "$w")" \
+        "$(value aiohttp_server_cpu_pct "$w")" "$(value aiohttp_cpu0_other_pct "$w")" \
+        "$(value aiohttp_cpu1_pct "$w")"
+    printf 'What was run:\n'
+    notes ws "$w"
 }
 
 # --- main ------------------------------------------------------------------------
