@@ -99,8 +99,40 @@ void aw_config_init(aw_config *c)
     c->stack_size = 64 * 1024;
 }
 
+struct aw__config_section {
+    struct aw__config_section *next;
+    aw_config_setter set;
+    void *arg;
+    char name[];
+};
+
+int aw_config_section(aw_config *c, const char *name, aw_config_setter set, void *arg)
+{
+    for (struct aw__config_section *x = c->sections; x; x = x->next)
+        if (strcmp(x->name, name) == 0) {
+            x->set = set;
+            x->arg = arg;
+            return 0;
+        }
+    size_t n = strlen(name) + 1;
+    struct aw__config_section *x = malloc(sizeof *x + n);
+    if (!x)
+        return AW_ENOMEM;
+    memcpy(x->name, name, n);
+    x->set = set;
+    x->arg = arg;
+    x->next = c->sections;
+    c->sections = x;
+    return 0;
+}
+
 void aw_config_free(aw_config *c)
 {
+    while (c->sections) {
+        struct aw__config_section *x = c->sections;
+        c->sections = x->next;
+        free(x);
+    }
     for (size_t i = 0; i < c->nlisten; i++)
         free(c->listen[i]);
     for (size_t i = 0; i < sizeof aw__keys / sizeof aw__keys[0]; i++)
@@ -314,6 +346,10 @@ int aw_config_set(aw_config *c, const char *section, const char *key, const char
         if (strcmp(k->name, key) == 0)
             return aw__set(c, k, value, err, errlen);
     }
+    if (!known_section)
+        for (struct aw__config_section *x = c->sections; x; x = x->next)
+            if (strcmp(x->name, section) == 0)
+                return x->set(x->arg, key, value, err, errlen);
     if (known_section)
         snprintf(err, errlen, "unknown key '%s' in [%s]", key, section);
     else

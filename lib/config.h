@@ -56,6 +56,8 @@ typedef struct aw_config {
     /* [runtime] */
     size_t stack_size;
     int debug;
+    /* sections owned by others (middlewares): see aw_config_section */
+    struct aw__config_section *sections;
 } aw_config;
 
 /* The defaults (the values commented in conf/aweb.conf). */
@@ -72,6 +74,16 @@ int aw_config_set(aw_config *c, const char *section, const char *key, const char
                   char *err, size_t errlen);
 
 void aw_config_free(aw_config *c);
+
+/* Another layer's section (a middleware's [cors], a program's [fetch]):
+ * registered before the file is loaded, its keys go to set(arg, key, value,
+ * err, errlen), which returns 0 or AW_EINVAL with the reason in err (the
+ * loader adds file and line). A section nobody registered is refused as
+ * unknown. Registering a name twice replaces the first. Returns 0 or
+ * AW_ENOMEM. */
+typedef int (*aw_config_setter)(void *arg, const char *key, const char *value, char *err,
+                                size_t errlen);
+int aw_config_section(aw_config *c, const char *name, aw_config_setter set, void *arg);
 
 /* The stream defaults ([timeouts]) for streams made under this config. */
 void aw_config_stream_opts(const aw_config *c, aw_stream_opts *o);

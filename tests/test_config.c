@@ -152,3 +152,37 @@ Test(config, a_missing_file_means_defaults_unless_required)
     cr_assert_eq(c.write_ms, 2000);
     aw_config_free(&c);
 }
+
+/* a layer's own section: [greeting] with one size key */
+static int greeting_set(void *arg, const char *key, const char *value, char *err, size_t errlen)
+{
+    size_t *n = arg;
+    if (strcmp(key, "max") != 0) {
+        snprintf(err, errlen, "unknown key '%s' in [greeting]", key);
+        return AW_EINVAL;
+    }
+    if (aw_parse_size(value, n)) {
+        snprintf(err, errlen, "max: expected a size, got '%s'", value);
+        return AW_EINVAL;
+    }
+    return 0;
+}
+
+Test(config, sections_of_other_layers_go_to_their_setters)
+{
+    size_t n = 0;
+    aw_config c;
+    char err[256] = "";
+    aw_config_init(&c);
+    cr_assert_eq(aw_config_section(&c, "greeting", greeting_set, &n), 0);
+    const char *p = write_conf("[server]\nbacklog = 64\n[greeting]\nmax = 2K\n");
+    cr_assert_eq(aw_config_load(&c, p, 1, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(n, 2048);
+    cr_assert_eq(c.backlog, 64);
+    p = write_conf("[greeting]\n\nmax = plenty\n");
+    cr_assert_eq(aw_config_load(&c, p, 1, err, sizeof err), AW_EINVAL);
+    cr_assert(strstr(err, ":3: max: expected a size"), "%s", err);
+    aw_config_free(&c);
+    unlink(p);
+    expect_refused("[greeting]\nmax = 1\n", 2, "unknown section [greeting]");
+}
