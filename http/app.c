@@ -58,13 +58,19 @@ void aw_app_free(aw_app *app)
         aw_app_free(subs[i]);
     aw__vec *vecs[] = {&app->routes, &app->route_defs, &app->subapps, &app->mws,
                        &app->on_startup, &app->on_shutdown, &app->on_cleanup, &app->on_prepare,
-                       &app->state};
+                       &app->state, &app->conf_sections};
     for (size_t i = 0; i < sizeof vecs / sizeof vecs[0]; i++)
         free(vecs[i]->items);
     aw__router_free(app->router);
     aw_scheduler_free(app->scheduler);
     free(app->prefix);
     free(app);
+}
+
+int aw_app_config_section(aw_app *app, const char *name, aw_config_setter set, void *arg)
+{
+    aw__conf_section x = {name, set, arg};
+    return aw__vec_push(&app->conf_sections, &x, sizeof x);
 }
 
 int aw_app_route(aw_app *app, const char *method, const char *path, aw_handler h,

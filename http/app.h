@@ -91,6 +91,12 @@ int aw_app_url_for(aw_app *app, char *buf, size_t len, const char *name, ...);
 /* The app's job scheduler (exists while the app serves). */
 aw_scheduler *aw_app_scheduler(aw_app *app);
 
+/* A configuration section this app's parts read (a middleware's [cors]):
+ * aw_app_main registers it (aw_config_section) before it loads the file, so
+ * its keys reach set(arg, ...) and a bad one stops start-up with file and
+ * line. name must outlive the app. Returns 0 or AW_ENOMEM. */
+int aw_app_config_section(aw_app *app, const char *name, aw_config_setter set, void *arg);
+
 /* --- serving --- */
 
 /* Serves app under cfg until SIGINT/SIGTERM (with cfg->workers > 1: that many

@@ -70,11 +70,18 @@ struct aw_app {
     aw__vec mws;      /* aw__mw */
     aw__vec on_startup, on_shutdown, on_cleanup, on_prepare; /* aw__signal */
     aw__vec state;    /* key, value pairs */
+    aw__vec conf_sections; /* aw__conf_section: given to aw_app_main's config */
     aw__router *router; /* the root's: every route of every sub-app */
     aw_scheduler *scheduler;
     int cancel_on_disconnect;
     int frozen;
 };
+
+typedef struct aw__conf_section {
+    const char *name;
+    aw_config_setter set;
+    void *arg;
+} aw__conf_section;
 
 typedef struct aw__route_def {
     char *method, *path, *name;

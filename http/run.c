@@ -211,6 +211,12 @@ int aw_app_main(aw_app *app, int argc, char **argv)
     aw_config cfg;
     char err[512];
     aw_config_init(&cfg);
+    const aw__conf_section *xs = app->conf_sections.items;
+    for (size_t i = 0; i < app->conf_sections.n; i++)
+        if (aw_config_section(&cfg, xs[i].name, xs[i].set, xs[i].arg)) {
+            aw_config_free(&cfg);
+            return 1;
+        }
     int rc = aw_config_load(&cfg, conf ? conf : "conf/aweb.conf", conf != NULL, err, sizeof err);
     if (!rc && nlisten) {
         char list[4096] = "";

@@ -3,6 +3,7 @@
  * client (aweb's TestServer/TestClient) inside one loop. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -387,3 +388,31 @@ static int failure_main(void *arg)
 }
 
 Test(http_app, failing_handlers_get_500_and_streams_are_chunked) { tu_run(failure_main, NULL); }
+
+/* a part of the app reads its own section of the file aw_app_main loads */
+static int greet_set(void *arg, const char *key, const char *value, char *err, size_t errlen)
+{
+    if (strcmp(key, "word") != 0) {
+        snprintf(err, errlen, "unknown key '%s' in [greet]", key);
+        return AW_EINVAL;
+    }
+    snprintf(arg, 32, "%s", value);
+    return 0;
+}
+
+Test(http_app, app_config_sections_are_read_by_aw_app_main)
+{
+    char word[32] = "", path[64];
+    snprintf(path, sizeof path, "/tmp/aweb-appconf-%d.conf", getpid());
+    FILE *f = fopen(path, "w");
+    fputs("[greet]\nword = hello\nloud = yes\n", f);
+    fclose(f);
+    aw_app *app = aw_app_new();
+    cr_assert_eq(aw_app_config_section(app, "greet", greet_set, word), 0);
+    char *argv[] = {"hello", "--conf", path, NULL};
+    /* the bad key on line 3 stops start-up (status 2) after word was set */
+    cr_assert_eq(aw_app_main(app, 3, argv), 2);
+    cr_assert_str_eq(word, "hello");
+    aw_app_free(app);
+    unlink(path);
+}
