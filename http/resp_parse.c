@@ -1,25 +1,14 @@
-/* Reading an HTTP response through llhttp; see resp_parse.h. */
+/* Reading HTTP responses through llhttp; see resp_parse.h. Parsing pauses at
+ * the end of the head, after each body span and at the end of the message,
+ * so the body is pulled as the caller asks for it. */
 #include "resp_parse.h"
 
-#include <llhttp.h>
 #include <string.h>
 
 #include "error.h"
 
 int aw__headers_append(aw_headers *h, const char *name, size_t name_len, const char *value,
                        size_t value_len);
-
-typedef struct aw__rp {
-    llhttp_t p;
-    aw__resp *r;
-    aw_arena *arena;
-    size_t max_body, body_cap;
-    char *field, *value;
-    size_t field_len, value_len;
-    int in_value;
-    int head_method; /* a HEAD request: no body whatever the headers say */
-    int done, too_big;
-} aw__rp;
 
 static int aw__grow(aw_arena *a, char **buf, size_t *len, const char *at, size_t n)
 {
@@ -33,137 +22,238 @@ static int aw__grow(aw_arena *a, char **buf, size_t *len, const char *at, size_t
     return 0;
 }
 
-static int aw__rp_begin(llhttp_t *p)
+static int aw__rr_flush_header(aw__rr *rr)
 {
-    aw__rp *rp = p->data;
-    aw_headers_init(&rp->r->headers, rp->arena);
-    rp->r->body = NULL;
-    rp->r->body_len = rp->body_cap = 0;
-    rp->field = rp->value = NULL;
-    rp->field_len = rp->value_len = 0;
-    rp->in_value = 0;
+    if (!rr->in_value)
+        return 0;
+    rr->in_value = 0;
+    if (aw__headers_append(&rr->r->headers, rr->field, rr->field_len,
+                           rr->value ? rr->value : "", rr->value_len))
+        return -1;
+    rr->field = rr->value = NULL;
+    rr->field_len = rr->value_len = 0;
     return 0;
 }
 
-static int aw__rp_field(llhttp_t *p, const char *at, size_t n)
+static int aw__rr_begin(llhttp_t *p)
 {
-    aw__rp *rp = p->data;
-    if (rp->in_value) {
-        if (aw__headers_append(&rp->r->headers, rp->field, rp->field_len,
-                               rp->value ? rp->value : "", rp->value_len))
-            return -1;
-        rp->field = rp->value = NULL;
-        rp->field_len = rp->value_len = 0;
-        rp->in_value = 0;
-    }
-    return rp->field_len + n > 65536 || aw__grow(rp->arena, &rp->field, &rp->field_len, at, n)
+    aw__rr *rr = p->data;
+    aw_headers_init(&rr->r->headers, rr->arena);
+    rr->field = rr->value = rr->reason = NULL;
+    rr->field_len = rr->value_len = rr->reason_len = 0;
+    rr->in_value = 0;
+    return 0;
+}
+
+static int aw__rr_status(llhttp_t *p, const char *at, size_t n)
+{
+    aw__rr *rr = p->data;
+    return rr->reason_len + n > 1024 || aw__grow(rr->arena, &rr->reason, &rr->reason_len, at, n)
                ? -1 : 0;
 }
 
-static int aw__rp_value(llhttp_t *p, const char *at, size_t n)
+static int aw__rr_field(llhttp_t *p, const char *at, size_t n)
 {
-    aw__rp *rp = p->data;
-    rp->in_value = 1;
-    return rp->value_len + n > 65536 || aw__grow(rp->arena, &rp->value, &rp->value_len, at, n)
-               ? -1 : 0;
-}
-
-static int aw__rp_headers_done(llhttp_t *p)
-{
-    aw__rp *rp = p->data;
-    if (rp->in_value && aw__headers_append(&rp->r->headers, rp->field, rp->field_len,
-                                           rp->value ? rp->value : "", rp->value_len))
+    aw__rr *rr = p->data;
+    if (rr->head_done)
+        return 0; /* trailers */
+    if (aw__rr_flush_header(rr))
         return -1;
-    rp->in_value = 0;
-    rp->r->status = p->status_code;
-    rp->r->version = p->http_major * 10 + p->http_minor;
+    return rr->field_len + n > 65536 || aw__grow(rr->arena, &rr->field, &rr->field_len, at, n)
+               ? -1 : 0;
+}
+
+static int aw__rr_value(llhttp_t *p, const char *at, size_t n)
+{
+    aw__rr *rr = p->data;
+    if (rr->head_done)
+        return 0;
+    rr->in_value = 1;
+    return rr->value_len + n > 65536 || aw__grow(rr->arena, &rr->value, &rr->value_len, at, n)
+               ? -1 : 0;
+}
+
+static int aw__rr_headers_done(llhttp_t *p)
+{
+    aw__rr *rr = p->data;
+    if (aw__rr_flush_header(rr))
+        return -1;
+    if (p->status_code >= 100 && p->status_code < 200 && p->status_code != 101)
+        return 0; /* interim: the real head follows */
+    aw__resp *r = rr->r;
+    r->status = p->status_code;
+    r->version = p->http_major * 10 + p->http_minor;
+    r->reason = rr->reason ? rr->reason : "";
+    rr->head_done = 1;
     if (p->status_code == 101) {
-        /* switching protocols: what follows the head is not HTTP */
-        rp->done = 1;
+        rr->msg_done = 1; /* what follows is not HTTP */
         return HPE_PAUSED;
     }
-    /* 1 tells llhttp there is no body (a HEAD answer) */
-    return rp->head_method && p->status_code >= 200 ? 1 : 0;
+    /* 1 tells llhttp there is no body (the answer to a HEAD) */
+    if (rr->head_method) {
+        r->keep_alive = llhttp_should_keep_alive(p);
+        return 1;
+    }
+    return HPE_PAUSED;
 }
 
-static int aw__rp_body(llhttp_t *p, const char *at, size_t n)
+static int aw__rr_body(llhttp_t *p, const char *at, size_t n)
 {
-    aw__rp *rp = p->data;
-    aw__resp *r = rp->r;
-    if (r->body_len + n > rp->max_body) {
-        rp->too_big = 1;
-        return -1;
+    aw__rr *rr = p->data;
+    if (!n)
+        return 0; /* llhttp flushes empty spans at the end of each execute */
+    rr->body_at = at;
+    rr->body_len = n;
+    return HPE_PAUSED;
+}
+
+static int aw__rr_complete(llhttp_t *p)
+{
+    aw__rr *rr = p->data;
+    if (!rr->head_done)
+        return 0; /* the end of an interim response */
+    rr->msg_done = 1;
+    rr->r->keep_alive = llhttp_should_keep_alive(p);
+    return HPE_PAUSED;
+}
+
+static const llhttp_settings_t *aw__rr_settings(void)
+{
+    static llhttp_settings_t st;
+    static int ready;
+    if (!ready) {
+        llhttp_settings_init(&st);
+        st.on_message_begin = aw__rr_begin;
+        st.on_status = aw__rr_status;
+        st.on_header_field = aw__rr_field;
+        st.on_header_value = aw__rr_value;
+        st.on_headers_complete = aw__rr_headers_done;
+        st.on_body = aw__rr_body;
+        st.on_message_complete = aw__rr_complete;
+        ready = 1;
     }
-    if (r->body_len + n + 1 > rp->body_cap) {
-        size_t cap = rp->body_cap ? rp->body_cap * 2 : 4096;
-        while (cap < r->body_len + n + 1)
-            cap *= 2;
-        char *b = aw_arena_grow(rp->arena, r->body, rp->body_cap, cap);
-        if (!b)
-            return -1;
-        r->body = b;
-        rp->body_cap = cap;
+    return &st;
+}
+
+/* Feeds what is buffered (or waits for more when the last feed had nothing
+ * to give). Returns 0 or an error; sets body_at/body_len, head_done, msg_done. */
+static int aw__rr_feed(aw__rr *rr)
+{
+    const char *data = "";
+    ssize_t n = (ssize_t)aw_stream_buffered(rr->s);
+    if (n > 0)
+        n = aw_stream_peek(rr->s, &data, 0);
+    else if (rr->need_input) {
+        n = aw_stream_peek(rr->s, &data, rr->timeout_ms);
+        if (n == AW_EOF) {
+            /* a body that ends with the connection is complete now */
+            if (rr->head_done && llhttp_message_needs_eof(&rr->p)) {
+                llhttp_finish(&rr->p);
+                rr->msg_done = 1;
+                rr->r->keep_alive = 0;
+                return 0;
+            }
+            return rr->head_done ? AW_EPROTO : AW_EOF;
+        }
+        if (n < 0)
+            return (int)n;
     }
-    memcpy(r->body + r->body_len, at, n);
-    r->body_len += n;
-    r->body[r->body_len] = 0;
+    rr->body_at = NULL;
+    rr->body_len = 0;
+    llhttp_errno_t e = llhttp_execute(&rr->p, data, (size_t)n);
+    size_t used = (size_t)n;
+    if (e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE) {
+        used = (size_t)(llhttp_get_error_pos(&rr->p) - data);
+        if (!rr->msg_done)
+            llhttp_resume(&rr->p);
+    } else if (e != HPE_OK)
+        return AW_EPROTO;
+    if (rr->body_at) {
+        aw_stream_consume(rr->s, (size_t)(rr->body_at - data)); /* framing */
+        rr->body_pending = rr->body_len;
+    } else
+        aw_stream_consume(rr->s, used);
+    /* more input is needed only when llhttp took everything without pausing:
+     * after a pause, the same (or no) input can take it further */
+    rr->need_input = e == HPE_OK;
     return 0;
 }
 
-static int aw__rp_complete(llhttp_t *p)
+int aw__rr_head(aw__rr *rr, aw_stream *s, const char *method, aw_arena *arena,
+                int64_t timeout_ms, aw__resp *out)
 {
-    aw__rp *rp = p->data;
-    if (p->status_code >= 100 && p->status_code < 200)
-        return 0; /* an interim response: the real one follows */
-    rp->done = 1;
-    rp->r->keep_alive = llhttp_should_keep_alive(p);
-    return HPE_PAUSED;
+    memset(rr, 0, sizeof *rr);
+    memset(out, 0, sizeof *out);
+    rr->s = s;
+    rr->arena = arena;
+    rr->r = out;
+    rr->timeout_ms = timeout_ms;
+    rr->head_method = method && !strcmp(method, "HEAD");
+    aw_headers_init(&out->headers, arena);
+    llhttp_init(&rr->p, HTTP_RESPONSE, aw__rr_settings());
+    rr->p.data = rr;
+    rr->need_input = 1;
+    while (!rr->head_done) {
+        int rc = aw__rr_feed(rr);
+        if (rc)
+            return rr->failed = rc;
+    }
+    return 0;
 }
+
+ssize_t aw__rr_read(aw__rr *rr, void *buf, size_t len)
+{
+    if (rr->failed)
+        return rr->failed;
+    while (!rr->body_pending) {
+        if (rr->msg_done)
+            return 0;
+        int rc = aw__rr_feed(rr);
+        if (rc)
+            return rr->failed = rc;
+    }
+    const char *p;
+    ssize_t a = aw_stream_peek(rr->s, &p, 0);
+    if (a <= 0)
+        return rr->failed = a < 0 ? (int)a : AW_EPROTO;
+    size_t n = len < rr->body_pending ? len : rr->body_pending;
+    if (n > (size_t)a)
+        n = (size_t)a;
+    memcpy(buf, p, n);
+    aw_stream_consume(rr->s, n);
+    rr->body_pending -= n;
+    return (ssize_t)n;
+}
+
+int aw__rr_done(const aw__rr *rr) { return rr->msg_done && !rr->body_pending && !rr->failed; }
 
 int aw__read_response(aw_stream *s, const char *method, aw_arena *arena, size_t max_body,
                       int64_t timeout_ms, aw__resp *out)
 {
-    llhttp_settings_t st;
-    llhttp_settings_init(&st);
-    st.on_message_begin = aw__rp_begin;
-    st.on_header_field = aw__rp_field;
-    st.on_header_value = aw__rp_value;
-    st.on_headers_complete = aw__rp_headers_done;
-    st.on_body = aw__rp_body;
-    st.on_message_complete = aw__rp_complete;
-    aw__rp rp = {.r = out, .arena = arena, .max_body = max_body,
-                 .head_method = method && !strcmp(method, "HEAD")};
-    memset(out, 0, sizeof *out);
-    aw_headers_init(&out->headers, arena);
-    llhttp_init(&rp.p, HTTP_RESPONSE, &st);
-    rp.p.data = &rp;
-    while (!rp.done) {
-        const char *data;
-        ssize_t n = aw_stream_peek(s, &data, timeout_ms);
-        if (n == AW_EOF) {
-            /* a body delimited by the connection's end is complete now */
-            if (llhttp_finish(&rp.p) == HPE_OK && rp.done)
-                break;
-            if (llhttp_message_needs_eof(&rp.p) && rp.r->status) {
-                rp.done = 1;
-                break;
-            }
-            return rp.r->status ? AW_EPROTO : AW_EOF;
-        }
-        if (n < 0)
-            return (int)n;
-        llhttp_errno_t e = llhttp_execute(&rp.p, data, (size_t)n);
-        if (e == HPE_PAUSED) {
-            aw_stream_consume(s, (size_t)(llhttp_get_error_pos(&rp.p) - data));
+    aw__rr rr;
+    int rc = aw__rr_head(&rr, s, method, arena, timeout_ms, out);
+    if (rc)
+        return rc;
+    size_t cap = 4096, n = 0;
+    char *body = aw_arena_alloc(arena, cap + 1);
+    for (;;) {
+        if (!body)
+            return AW_ENOMEM;
+        ssize_t got = out->status == 101 ? 0 : aw__rr_read(&rr, body + n, cap - n);
+        if (got < 0)
+            return (int)got;
+        if (!got)
             break;
+        n += (size_t)got;
+        if (n > max_body)
+            return AW_EMSGSIZE;
+        if (n == cap) {
+            body = aw_arena_grow(arena, body, cap + 1, cap * 2 + 1);
+            cap *= 2;
         }
-        if (e != HPE_OK)
-            return rp.too_big ? AW_EMSGSIZE : AW_EPROTO;
-        aw_stream_consume(s, (size_t)n);
     }
-    if (!out->body) {
-        out->body = aw_arena_strdup(arena, "");
-        out->body_len = 0;
-    }
+    body[n] = 0;
+    out->body = body;
+    out->body_len = n;
     return 0;
 }

@@ -33,6 +33,7 @@
 
 /* HTTP */
 #include "app.h"
+#include "client.h"
 #include "headers.h"
 #include "request.h"
 #include "response.h"

@@ -59,14 +59,17 @@ int aw_open_connection(const char *host, int port, const aw_connect_opts *o, aw_
     const aw_stream_opts *so = o ? o->stream_opts : NULL;
     int64_t dns_ms = so && so->dns_timeout_ms > 0 ? so->dns_timeout_ms : AW__DNS_MS;
     int64_t conn_ms = so && so->connect_timeout_ms > 0 ? so->connect_timeout_ms : AW__CONNECT_MS;
-    struct addrinfo *ai;
-    int rc = aw__resolve(host, port, aw__op_deadline(rt, dns_ms, 0), &ai);
+    struct addrinfo *ai = NULL;
+    const struct addrinfo *addrs = o ? o->addrs : NULL;
+    int rc = addrs ? 0 : aw__resolve(host, port, aw__op_deadline(rt, dns_ms, 0), &ai);
     if (rc)
         return rc;
+    if (!addrs)
+        addrs = ai;
     uint64_t deadline = aw__op_deadline(rt, conn_ms, 0);
     aw_stream *s = NULL;
     rc = AW_EDNS;
-    for (struct addrinfo *a = ai; a; a = a->ai_next) {
+    for (const struct addrinfo *a = addrs; a; a = a->ai_next) {
         if (!(s = aw__stream_new(rt, 0))) {
             rc = AW_ENOMEM;
             break;
@@ -81,9 +84,7 @@ int aw_open_connection(const char *host, int port, const aw_connect_opts *o, aw_
         }
         if (rc == 0)
             break;
-        char where[64];
         aw__stream_set_error("cannot connect to %s:%d: %s", host, port, uv_strerror(rc));
-        (void)where;
         if (s->flags & AW__SF_FREE)
             aw_stream_abort(s); /* closed already: this frees it */
         else
@@ -92,7 +93,8 @@ int aw_open_connection(const char *host, int port, const aw_connect_opts *o, aw_
         if (rc == AW_ETIMEDOUT || rc == AW_ECANCELED)
             break; /* the deadline is shared by all addresses */
     }
-    freeaddrinfo(ai);
+    if (ai)
+        freeaddrinfo(ai);
     if (!s)
         return rc;
     if (!so || so->nodelay >= 0)

@@ -62,7 +62,17 @@ typedef struct aw_connect_opts {
     const aw_stream_opts *stream_opts; /* timeouts of the new stream; must outlive it */
     aw_tls_ctx *tls;                   /* a client context: start TLS */
     const char *server_name;           /* for SNI and verification; NULL: the host */
+    const struct addrinfo *addrs;      /* already resolved (a DNS cache's): host is then
+                                          only the name for TLS and messages */
 } aw_connect_opts;
+
+struct addrinfo;
+
+/* Resolves host:port for TCP under timeout_ms (AW_DEFAULT: 5 s). Returns 0
+ * and a list to release with aw_freeaddrinfo, or AW_EDNS / AW_ETIMEDOUT /
+ * AW_ECANCELED with details in aw_last_error(). */
+int aw_resolve(const char *host, int port, int64_t timeout_ms, struct addrinfo **res);
+void aw_freeaddrinfo(struct addrinfo *res);
 
 /* Connects to host:port. Returns 0, AW_ECONNREFUSED, AW_ETIMEDOUT, AW_EDNS,
  * AW_ECERT, AW_ETLS..., with details in aw_last_error(). */

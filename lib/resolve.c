@@ -11,6 +11,7 @@
 
 #include "error.h"
 #include "resolve_int.h"
+#include "net.h"
 #include "stream_int.h"
 
 typedef struct aw__gai {
@@ -79,4 +80,18 @@ int aw__resolve(const char *host, int port, uint64_t deadline, struct addrinfo *
         return AW_EDNS;
     }
     return 0;
+}
+
+int aw_resolve(const char *host, int port, int64_t timeout_ms, struct addrinfo **res)
+{
+    aw__rt *rt = aw__rt_get();
+    if (!rt)
+        return AW_ENOTASK;
+    return aw__resolve(host, port, aw__op_deadline(rt, timeout_ms, AW__DNS_MS), res);
+}
+
+void aw_freeaddrinfo(struct addrinfo *res)
+{
+    if (res)
+        freeaddrinfo(res);
 }
