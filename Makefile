@@ -22,7 +22,7 @@ VERSION := 0.1.0
 # the benchmarks measure against.
 DEB_PKGS := libuv1-dev node-llhttp libssl-dev libwslay-dev libcriterion-dev libjansson-dev \
             libinih-dev zlib1g-dev pkg-config curl openssl python3 python3-websockets clang \
-            libclang-rt-14-dev chromium
+            libclang-rt-14-dev chromium slowhttptest testssl.sh
 BENCH_PKGS := wrk nginx-light python3-aiohttp
 
 PC_LIBS := libuv libssl libcrypto jansson zlib inih

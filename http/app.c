@@ -46,6 +46,9 @@ void aw_app_free(aw_app *app)
 {
     if (!app)
         return;
+    aw__signal *frees = app->on_free.items;
+    for (size_t i = 0; i < app->on_free.n; i++)
+        ((void (*)(void *))frees[i].fn)(frees[i].arg);
     aw__route_def *defs = app->route_defs.items;
     for (size_t i = 0; i < app->route_defs.n; i++) {
         free(defs[i].method);
@@ -58,7 +61,7 @@ void aw_app_free(aw_app *app)
         aw_app_free(subs[i]);
     aw__vec *vecs[] = {&app->routes, &app->route_defs, &app->subapps, &app->mws,
                        &app->on_startup, &app->on_shutdown, &app->on_cleanup, &app->on_prepare,
-                       &app->state, &app->conf_sections};
+                       &app->state, &app->conf_sections, &app->on_free};
     for (size_t i = 0; i < sizeof vecs / sizeof vecs[0]; i++)
         free(vecs[i]->items);
     aw__router_free(app->router);
@@ -139,6 +142,8 @@ int aw_app_on_startup(aw_app *a, aw_app_hook fn, void *arg) { return aw__signal_
 int aw_app_on_shutdown(aw_app *a, aw_app_hook fn, void *arg) { return aw__signal_add(&a->on_shutdown, (void *)fn, arg); }
 int aw_app_on_cleanup(aw_app *a, aw_app_hook fn, void *arg) { return aw__signal_add(&a->on_cleanup, (void *)fn, arg); }
 int aw_app_on_response_prepare(aw_app *a, aw_prepare_hook fn, void *arg) { return aw__signal_add(&a->on_prepare, (void *)fn, arg); }
+
+int aw_app_on_free(aw_app *a, void (*fn)(void *), void *arg) { return aw__signal_add(&a->on_free, (void *)fn, arg); }
 
 int aw_app_set(aw_app *app, const char *key, void *value)
 {
@@ -254,6 +259,16 @@ int aw_app_url_for(aw_app *app, char *buf, size_t len, const char *name, ...)
             return rc;
     }
     return aw__router_url_for(root->router, name, params, buf, len);
+}
+
+int aw_app_match(aw_app *app, const char *method, const char *path)
+{
+    aw_app *root = aw__root(app);
+    aw__match m;
+    if (!root->router)
+        return 404;
+    int found = aw__router_resolve(root->router, method, path, strlen(path), &m, NULL, 0);
+    return found == AW__ROUTE_FOUND ? 200 : found == AW__ROUTE_NOT_ALLOWED ? 405 : 404;
 }
 
 /* --- dispatch ---------------------------------------------------------------- */

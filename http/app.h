@@ -75,6 +75,15 @@ int aw_app_on_shutdown(aw_app *app, aw_app_hook fn, void *arg);
 int aw_app_on_cleanup(aw_app *app, aw_app_hook fn, void *arg);
 int aw_app_on_response_prepare(aw_app *app, aw_prepare_hook fn, void *arg);
 
+/* Calls fn(arg) when aw_app_free frees the app, in the order added: where
+ * middlewares free their state. */
+int aw_app_on_free(aw_app *app, void (*fn)(void *arg), void *arg);
+
+/* How a request for method and path would be routed, for middlewares that
+ * try other forms of a path: 200 (a route matches), 405 (only with another
+ * method) or 404. Only while the app serves (else 404). */
+int aw_app_match(aw_app *app, const char *method, const char *path);
+
 /* App-wide state (aiohttp's app["key"]). A sub-app's get falls back to its
  * parent's. The key string must outlive the app. */
 int aw_app_set(aw_app *app, const char *key, void *value);

@@ -275,7 +275,8 @@ static void aw__answer_error(aw__conn *c, aw_request *req, int status)
     if (r)
         aw__response_send(req, r);
     aw__conn_flush(c);
-    aw__access_log(c->srv, req);
+    if (c->srv->alog)
+        aw_access_log_write(c->srv->alog, req);
     aw__lingering_close(c);
 }
 
@@ -338,7 +339,8 @@ static int aw__serve(aw__conn *c, aw__parse *ps)
         aw__handle(c, req);
         c->req = NULL;
         c->on_shutdown = NULL;
-        aw__access_log(srv, req);
+        if (srv->alog)
+            aw_access_log_write(srv->alog, req);
         int keep = req->keep_alive && !c->close_after && !c->broken && !srv->draining &&
                    srv->cfg->keepalive_ms > 0 && !req->upgrade;
         aw__request_unref(req);

@@ -38,10 +38,13 @@ int aw_http_token_ok(const char *s, size_t len)
     return 1;
 }
 
+/* RFC 9110 5.5: no control characters in a field value but HTAB. CR and LF
+ * would split the response; the others are refused as the server refuses
+ * them in requests, so no client has to guess what they mean. */
 static int aw__value_ok(const char *v)
 {
     for (; *v; v++)
-        if (*v == '\r' || *v == '\n')
+        if (((unsigned char)*v < 0x20 && *v != '\t') || *v == 0x7f)
             return 0;
     return 1;
 }

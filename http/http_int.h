@@ -22,6 +22,7 @@
 #include <uv.h>
 
 #include "app.h"
+#include "access_log.h" /* the server's default access log: see aw__server.alog */
 #include "arena.h"
 #include "config.h"
 #include "forms_int.h"
@@ -71,6 +72,7 @@ struct aw_app {
     aw__vec on_startup, on_shutdown, on_cleanup, on_prepare; /* aw__signal */
     aw__vec state;    /* key, value pairs */
     aw__vec conf_sections; /* aw__conf_section: given to aw_app_main's config */
+    aw__vec on_free;  /* aw__signal: run by aw_app_free (middlewares' state) */
     aw__router *router; /* the root's: every route of every sub-app */
     aw_scheduler *scheduler;
     int cancel_on_disconnect;
@@ -119,22 +121,14 @@ struct aw__server {
     /* batching buffers of connections that are serving, recycled */
     char *free_out[16];
     size_t nfree_out;
-    /* the access log, buffered and flushed every second */
-    int alog_fd;
-    int alog_kind; /* 0 off, 1 combined, 2 common, 3 custom */
-    char *alog_buf;
-    size_t alog_len;
-    uv_timer_t alog_timer;
+    /* the access log ([log]; its code lives in middleware/access_log.c), or NULL */
+    aw_access_log *alog;
     uint64_t requests;
     aw_event *stopped;
 };
 
 aw__server *aw__current_server(void);
 const char *aw__server_date(aw__server *srv);
-void aw__access_log(aw__server *srv, aw_request *req);
-void aw__access_log_flush(aw__server *srv);
-int aw__access_log_open(aw__server *srv);
-void aw__access_log_close(aw__server *srv);
 
 /* --- a connection --------------------------------------------------------- */
 
@@ -153,6 +147,9 @@ struct aw__conn {
     uint8_t broken;      /* the stream failed: nothing more can be sent */
     uint8_t nodelay;     /* TCP_NODELAY is on (set when kept alive or streaming) */
     void (*on_shutdown)(void *); /* a long-lived request's hook */
+    /* the peer's address, looked up once per connection when first asked
+     * for (and before an upgrade hands the stream over, which may close it) */
+    char peer[64];
     void *on_shutdown_arg;
     /* responses batched while pipelined requests are already buffered */
     char *out;
@@ -187,6 +184,7 @@ typedef struct aw__parse {
     int hosts;
     int status; /* the error status a callback chose: 400, 414, 431 */
     int head_done, msg_done;
+    size_t ext_len; /* the current chunk's extensions: bounded by max_field */
     /* body bytes found by the last execute */
     const char *body_at;
     size_t body_len;
@@ -198,7 +196,8 @@ void aw__parse_init(aw__parse *ps, aw__conn *c);
  * status to answer (400, 414, 431). *used: bytes consumed. */
 int aw__parse_head(aw__parse *ps, const char *data, size_t len, size_t *used);
 /* Feeds body bytes: stops after the first body span (ps->body_at/len) or at
- * the end of the message (ps->msg_done). Returns 0 or 400. */
+ * the end of the message (ps->msg_done). Returns 0 or the error status: 400,
+ * 413 (chunk extensions past max_field), 431 (trailers past the limits). */
 int aw__parse_body(aw__parse *ps, const char *data, size_t len, size_t *used);
 /* Back to the start of a message (after a complete one). */
 void aw__parse_next(aw__parse *ps);
@@ -240,6 +239,7 @@ struct aw_request {
     int fail_code;      /* what aw_fail recorded */
     uint64_t start_ns;
     aw__vec state;
+    const aw_body_filter *filter; /* a middleware's, for streamed bodies (compression) */
     int refs; /* the connection's, and an atomic job's */
     char peer[64];
 };
@@ -252,6 +252,7 @@ struct aw_response {
     size_t body_len;
     int64_t content_length; /* set for streaming with a known length; -1 otherwise */
     int prepared, chunked, finished, streaming;
+    int filtered; /* the request's body filter took this body */
     uint64_t bytes_sent;
 };
 

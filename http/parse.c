@@ -51,6 +51,7 @@ static int aw__on_message_begin(llhttp_t *p)
     ps->nheaders = 0;
     ps->hosts = 0;
     ps->head_done = ps->msg_done = 0;
+    ps->ext_len = 0;
     ps->req->target = NULL;
     return 0;
 }
@@ -151,6 +152,10 @@ static int aw__on_headers_complete(llhttp_t *p)
     req->method = llhttp_method_name(p->method);
     req->keep_alive = llhttp_should_keep_alive(p);
     req->upgrade = p->upgrade;
+    /* past INT64_MAX the length would read as -1 ("unknown") and slip past
+     * the early client_max_size check: no body that big is ever taken */
+    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > INT64_MAX)
+        return aw__fail(ps, 413);
     int has_body = (p->flags & F_CHUNKED) || ((p->flags & F_CONTENT_LENGTH) && p->content_length);
     req->content_length = (p->flags & F_CONTENT_LENGTH) ? (int64_t)p->content_length : -1;
     req->body_state = has_body ? AW__BODY_PENDING : AW__BODY_NONE;
@@ -169,6 +174,24 @@ static int aw__on_body(llhttp_t *p, const char *at, size_t len)
     ps->body_at = at;
     ps->body_len = len;
     return HPE_PAUSED;
+}
+
+/* llhttp skips chunk extensions (";name=value" after a chunk size) without
+ * a limit: an endless one would hold the connection while looking busy. They
+ * are bounded like a header field; past it, 413 (as Node answers since
+ * CVE-2024-22019). */
+static int aw__on_chunk_ext(llhttp_t *p, const char *at, size_t len)
+{
+    aw__parse *ps = aw__ps(p);
+    (void)at;
+    ps->ext_len += len;
+    return ps->ext_len > ps->max_field ? aw__fail(ps, 413) : 0;
+}
+
+static int aw__on_chunk_header(llhttp_t *p)
+{
+    aw__ps(p)->ext_len = 0; /* the next chunk's extensions count afresh */
+    return 0;
 }
 
 static int aw__on_message_complete(llhttp_t *p)
@@ -191,6 +214,9 @@ static const llhttp_settings_t *aw__settings(void)
         s.on_header_value_complete = aw__on_header_value_complete;
         s.on_headers_complete = aw__on_headers_complete;
         s.on_body = aw__on_body;
+        s.on_chunk_extension_name = aw__on_chunk_ext;
+        s.on_chunk_extension_value = aw__on_chunk_ext;
+        s.on_chunk_header = aw__on_chunk_header;
         s.on_message_complete = aw__on_message_complete;
         ready = 1;
     }

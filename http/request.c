@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena_int.h"
 #include "error.h"
 #include "http_int.h"
+#include "json_int.h"
 #include "runtime.h"
 #include "stream_int.h"
 
@@ -27,7 +29,7 @@ aw_request *aw__request_new(aw__conn *c, aw__parse *ps)
     req->ps = ps;
     req->refs = 1;
     req->content_length = -1;
-    req->start_ns = c->srv->alog_kind ? uv_hrtime() : 0; /* only the access log reads it */
+    req->start_ns = c->srv->alog ? uv_hrtime() : 0; /* only the access log reads it */
     aw_headers_init(&req->headers, &req->arena);
     ps->req = req;
     return req;
@@ -59,11 +61,34 @@ const char *aw_request_header(const aw_request *r, const char *name)
     return aw_headers_get(&r->headers, name);
 }
 
+/* The connection's address, asked of the kernel once per connection: a
+ * keep-alive connection's later requests copy it. */
+static const char *aw__conn_peer(aw__conn *c)
+{
+    if (!c->peer[0])
+        aw_stream_peer_name(c->s, c->peer, sizeof c->peer);
+    return c->peer;
+}
+
 const char *aw_request_peer(aw_request *r)
 {
     if (!r->peer[0])
-        aw_stream_peer_name(r->conn->s, r->peer, sizeof r->peer);
+        memcpy(r->peer, aw__conn_peer(r->conn), sizeof r->peer);
     return r->peer;
+}
+
+aw_response *aw_request_response(const aw_request *r) { return r->resp; }
+uint64_t aw_request_start_ns(const aw_request *r) { return r->start_ns; }
+int aw_request_error(const aw_request *r) { return r->fail_code; }
+int aw_request_error_status(const aw_request *r)
+{
+    return r->pending_status ? r->pending_status : 500;
+}
+const char *aw_request_route_name(const aw_request *r) { return r->route ? r->match.name : NULL; }
+
+int aw_request_match_status(const aw_request *r)
+{
+    return r->route ? 200 : aw_request_get(r, "aw.allow") ? 405 : 404;
 }
 
 const char *aw_request_remote(aw_request *r)
@@ -175,6 +200,7 @@ aw_stream *aw_request_upgrade(aw_request *r, aw_response *resp)
     if (r->resp)
         return NULL;
     r->conn->close_after = 1; /* the stream is the handler's now */
+    aw__conn_peer(r->conn);   /* while it is open: the access log asks after */
     r->upgrade = 1;
     r->keep_alive = 0;
     int rc = aw_response_prepare(resp);
@@ -186,6 +212,14 @@ aw_stream *aw_request_upgrade(aw_request *r, aw_response *resp)
     r->conn->out = NULL;
     resp->finished = 1;
     return rc ? NULL : r->conn->s;
+}
+
+/* For the upgraded protocol's own state (ws/): the rest of the request's
+ * current arena chunk, which the request holds for the connection's life
+ * anyway, or NULL when too little is left (never a new chunk). */
+void *aw__request_alloc_spare(aw_request *r, size_t n)
+{
+    return aw__arena_alloc_spare(&r->arena, n);
 }
 
 int aw_request_on_shutdown(aw_request *r, void (*fn)(void *arg), void *arg)
@@ -267,8 +301,9 @@ ssize_t aw_request_read(aw_request *r, void *buf, size_t len)
                 return aw__body_fail(r, a == AW_EOF ? AW_ECONNRESET : (int)a, 400);
         }
         size_t used = 0;
-        if (aw__parse_body(ps, p, (size_t)a, &used))
-            return aw__body_fail(r, AW_EPROTO, 400);
+        int st = aw__parse_body(ps, p, (size_t)a, &used);
+        if (st) /* 413 and 431 (chunk extensions, trailers) keep their status */
+            return aw__body_fail(r, st == 413 ? AW_EMSGSIZE : AW_EPROTO, st);
         if (ps->body_at) {
             aw_stream_consume(s, (size_t)(ps->body_at - p)); /* chunk framing */
             r->body_pending = ps->body_len;
@@ -349,7 +384,7 @@ int aw_request_json(aw_request *r, json_t **out)
     if (rc)
         return rc;
     json_error_t e;
-    json_t *j = json_loadb(data, len, JSON_DECODE_ANY, &e);
+    json_t *j = aw__json_parse(data, len, &e);
     if (!j) {
         aw__stream_set_error("bad JSON at line %d, column %d: %s", e.line, e.column, e.text);
         if (!r->pending_status)

@@ -53,6 +53,24 @@ const char *aw_request_cookie(aw_request *r, const char *name);
 /* The app that owns the matched route (a sub-app, for its routes). */
 aw_app *aw_request_app(const aw_request *r);
 
+/* How routing went: 200 (a route matched), 405 (the path matched, not the
+ * method) or 404; and the matched route's name (NULL if none or unnamed). */
+int aw_request_match_status(const aw_request *r);
+const char *aw_request_route_name(const aw_request *r);
+
+/* --- for middlewares and logs --- */
+
+/* The response sent or being streamed (its head is out), or NULL. */
+aw_response *aw_request_response(const aw_request *r);
+/* After a handler failed (gave no response): what aw_fail recorded (0 if
+ * nothing), and the status the server answers with (413, 408, 400 after a
+ * body error, else 500). */
+int aw_request_error(const aw_request *r);
+int aw_request_error_status(const aw_request *r);
+/* uv_hrtime() when the request began, taken only while the access log is on
+ * (else 0). */
+uint64_t aw_request_start_ns(const aw_request *r);
+
 /* Per-request state, like aiohttp's request["key"]: for middlewares to hand
  * things to handlers. The key string must outlive the request. */
 int aw_request_set(aw_request *r, const char *key, void *value);

@@ -78,8 +78,11 @@ static int aw__rr_headers_done(llhttp_t *p)
     aw__rr *rr = p->data;
     if (aw__rr_flush_header(rr))
         return -1;
+    if (p->status_code < 100)
+        return -1; /* a status is three digits (RFC 9112); llhttp takes "HTTP/1.1 2" */
     if (p->status_code >= 100 && p->status_code < 200 && p->status_code != 101)
-        return 0; /* interim: the real head follows */
+        return 1; /* interim: the real head follows. 1 says it has no body: llhttp
+                   * would read one (chunked, or a length) for 104-199 */
     aw__resp *r = rr->r;
     r->status = p->status_code;
     r->version = p->http_major * 10 + p->http_minor;

@@ -339,13 +339,21 @@ static int aw__route_parse(aw__route *rt, char *dst, char *err, size_t errlen)
     return 0;
 }
 
+/* A trailing {name:.*} takes the rest of the path (the static files' route):
+ * no regex is needed for it either. */
+static int aw__is_tail(const aw__route *rt, size_t i)
+{
+    const char *re = rt->params[rt->pieces[i].param].re_src;
+    return i + 1 == rt->npieces && re && !strcmp(re, ".*");
+}
+
 /* A pattern can skip the regex when each parameter is a plain {name} that
  * runs to a '/' or to the end: [^/]+ then has only one way to match. */
 static int aw__route_is_simple(const aw__route *rt)
 {
     for (size_t i = 0; i < rt->npieces; i++) {
         const aw__piece *pc = &rt->pieces[i];
-        if (pc->param < 0)
+        if (pc->param < 0 || aw__is_tail(rt, i))
             continue;
         if (rt->params[pc->param].re_src)
             return 0;
@@ -452,6 +460,10 @@ static int aw__match_simple(const aw__route *rt, const char *path, size_t len, a
             continue;
         }
         size_t end = at;
+        if (rt->params[pc->param].re_src) { /* the tail: anything, even nothing */
+            m->params[pc->param] = (aw__param){rt->params[pc->param].name, path + at, len - at};
+            return 1;
+        }
         while (end < len && path[end] != '/')
             end++;
         if (end == at)

@@ -121,8 +121,14 @@ int aw_server_start(aw_app *app, const aw_config *cfg, aw_server **out)
         if ((rc = aw_tls_server_ctx_new(&to, &srv->tls)))
             aw_log(AW_LOG_ERROR, "TLS: %s", aw_last_error());
     }
-    if (!rc && (rc = aw__access_log_open(srv)))
-        aw_log(AW_LOG_ERROR, "access log %s: %s", cfg->access_log, aw_strerror(rc));
+    if (!rc) {
+        aw_access_log_opts ao;
+        aw_access_log_opts_default(&ao);
+        ao.path = cfg->access_log;
+        ao.format = cfg->access_log_format;
+        if ((rc = aw_access_log_open(&ao, &srv->alog, err, sizeof err)))
+            aw_log(AW_LOG_ERROR, "access log %s: %s", cfg->access_log, err);
+    }
     if (!rc && (rc = aw__run_signals(app, 0)))
         aw_log(AW_LOG_ERROR, "a startup signal failed: %s", aw_strerror(rc));
     for (size_t i = 0; !rc && i < cfg->nlisten; i++) {
@@ -144,7 +150,8 @@ int aw_server_start(aw_app *app, const aw_config *cfg, aw_server **out)
     if (rc) {
         for (size_t i = 0; i < srv->nlisteners; i++)
             aw_listener_close(srv->listeners[i]);
-        aw__access_log_close(srv);
+        aw_access_log_close(srv->alog);
+        srv->alog = NULL;
         uv_close((uv_handle_t *)&srv->idle_timer, aw__idle_timer_closed);
         return rc;
     }
@@ -219,7 +226,8 @@ int aw_server_shutdown(aw_server *srv)
     if (srv->app->scheduler)
         aw_scheduler_close(srv->app->scheduler);
     aw__run_signals(srv->app, 2);
-    aw__access_log_close(srv);
+    aw_access_log_close(srv->alog);
+    srv->alog = NULL;
     uv_close((uv_handle_t *)&srv->idle_timer, aw__idle_timer_closed);
     return 0;
 }

@@ -7,10 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena_int.h"
 #include "error.h"
 
-#define AW__CHUNK 4096
-#define AW__CHUNK_POOL_MAX 256 /* per thread: 1 MiB of ready chunks */
+/* A request lives in its arena's first chunk, with its head and its
+ * response's: 2.3 KiB for curl's GET, 2.6 KiB for a WebSocket upgrade, 2.7
+ * KiB for a browser-like GET with a cookie. That chunk is held for the
+ * connection's life when the request is upgraded or streams, so it is sized
+ * to fit those and no more (a larger head takes a second chunk from the
+ * pool). 3 KiB less glibc malloc's 8-byte header: a 3 KiB block exactly. */
+#define AW__CHUNK (3072 - 8)
+#define AW__CHUNK_POOL_MAX 256 /* per thread: 768 KiB of ready chunks */
 
 struct aw__chunk {
     aw__chunk *prev;
@@ -74,9 +81,10 @@ void *aw_arena_alloc(aw_arena *a, size_t n)
         return p;
     }
     size_t std = AW__CHUNK - sizeof(aw__chunk);
-    if (n > std / 4) {
+    if (n > std / 4 && (a->chunk || n > std)) {
         /* a block of its own, linked behind the current chunk so the free
-         * space there stays usable */
+         * space there stays usable (an empty arena's first allocation takes
+         * a pooled chunk if it fits: a request's own struct, for one) */
         aw__chunk *big = aw__chunk_new(n);
         if (!big)
             return NULL;
@@ -98,6 +106,16 @@ void *aw_arena_alloc(aw_arena *a, size_t n)
     a->ptr = c->data + n;
     a->end = c->data + std;
     return c->data;
+}
+
+void *aw__arena_alloc_spare(aw_arena *a, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    if ((size_t)(a->end - a->ptr) < n)
+        return NULL;
+    void *p = a->ptr;
+    a->ptr += n;
+    return p;
 }
 
 void *aw_arena_calloc(aw_arena *a, size_t n)

@@ -42,4 +42,7 @@
 /* WebSockets */
 #include "ws.h"
 
+/* middlewares and static files */
+#include "middleware.h"
+
 #endif

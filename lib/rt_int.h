@@ -43,6 +43,11 @@ enum aw__task_flags {
     AW__TF_SHIELDED = 1 << 3, /* runs under aw_shield: aw_run's teardown spares it */
     AW__TF_STARTED = 1 << 4,  /* has run at least one step */
     AW__TF_INTR = 1 << 5,     /* the current wait may be ended by timeout or cancel */
+    /* Giving back the stack pages a parked task no longer uses (stack.c).
+     * aw__wait clears PARK_SEEN and PARK_TRIMMED each time it parks. */
+    AW__TF_PARK_SEEN = 1 << 6,    /* parked when the last trim tick came */
+    AW__TF_PARK_TRIMMED = 1 << 7, /* this wait's dead pages were given back */
+    AW__TF_TRIM_AT_WAIT = 1 << 8, /* give them back when the task next parks */
 };
 
 typedef struct aw__stack aw__stack;
@@ -89,6 +94,7 @@ struct aw_task {
     char *name;             /* NULL: shown as "task-<id>" */
     void *asan_fake_stack;  /* ASan's fake stack of this fiber while switched out */
     uint64_t step_start_ns; /* debug mode: when the current step began */
+    const char *park_sp;    /* aw__wait's frame while parked: the frames live above it */
 };
 
 typedef struct aw__rt {
@@ -170,6 +176,13 @@ int aw__stack_check(aw__rt *rt, aw_task *t);
 size_t aw__stack_used(const aw__stack *s);
 void aw__stack_pool_free(aw__rt *rt);
 void aw__stack_trim(aw__rt *rt, size_t n);
+void aw__stack_release_below(aw__rt *rt, aw__stack *s, const char *sp);
+/* task.c: what parked tasks do not use of their stacks */
+void aw__task_park_trim(aw__rt *rt);
+/* Asks that the running task's dead stack pages be given back when it next
+ * parks: for a task about to wait long after deep work (an upgraded
+ * WebSocket after its handshake). One system call, then. */
+void aw__task_trim_at_next_wait(void);
 int aw__overflow_handler_install(aw__rt *rt);
 void aw__overflow_handler_remove(aw__rt *rt);
 

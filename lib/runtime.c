@@ -9,6 +9,9 @@
 
 #include <signal.h>
 #include <stdio.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -203,6 +206,8 @@ int aw__timed_out(aw_task *t, uint64_t op_deadline)
 int aw__wait(aw_task *t, uint64_t deadline, int interruptible)
 {
     aw__rt *rt = aw__rt_tls;
+    /* a new wait: its stack pages are the trim tick's to consider afresh */
+    uint16_t flags = t->flags & ~(AW__TF_INTR | AW__TF_PARK_SEEN | AW__TF_PARK_TRIMMED);
     if (interruptible) {
         uint64_t d = aw__min(deadline, t->scope_deadline);
         int rc = aw__precheck(rt, t, d);
@@ -218,9 +223,14 @@ int aw__wait(aw_task *t, uint64_t deadline, int interruptible)
         }
         if (d != AW__NO_DEADLINE)
             aw__heap_insert(rt, t, d);
-        t->flags |= AW__TF_INTR;
-    } else
-        t->flags &= ~AW__TF_INTR;
+        flags |= AW__TF_INTR;
+    }
+    t->park_sp = __builtin_frame_address(0);
+    if (flags & AW__TF_TRIM_AT_WAIT) {
+        aw__stack_release_below(rt, t->stack, t->park_sp);
+        flags = (flags & ~AW__TF_TRIM_AT_WAIT) | AW__TF_PARK_TRIMMED;
+    }
+    t->flags = flags;
     t->state = AW__T_WAITING;
     aw__suspend(rt, t);
     if (t->heap_idx)
@@ -251,8 +261,16 @@ static void aw__trim_cb(uv_timer_t *timer)
     aw__rt *rt = timer->data;
     aw__task_trim(rt, rt->low_tasks);
     aw__stack_trim(rt, rt->low_stacks);
+    aw__task_park_trim(rt);
     aw__buf_trim(rt, rt->low_bufs);
     aw__arena_pool_trim();
+#ifdef __GLIBC__
+    /* glibc keeps freed pages in the middle of its heap resident: without
+     * this, what the pools just gave back (and every freed connection's
+     * memory) stays in the RSS at its high-water mark. The soak test saw
+     * 1.5 MiB of an 8.4 MiB idle RSS go back this way. */
+    malloc_trim(0);
+#endif
 }
 
 static int aw__rt_init(aw__rt *rt, const aw_run_opts *o)

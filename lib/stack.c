@@ -5,7 +5,10 @@
  *     [ guard | usable stack ............................ | aw__stack ]
  *
  * The descriptor sits in the top bytes, so a stack costs no other allocation
- * and a suspended task with a shallow stack touches a single page.
+ * and a suspended task with a shallow stack touches a single page. Pages a
+ * parked task once used below its frames go back to the kernel after a
+ * whole trim interval parked (aw__stack_release_below), so one deep moment
+ * does not cost a long-idle connection its pages for good.
  *
  * Guards, best first: MADV_GUARD_INSTALL (Linux 6.13+: no extra VMA, so
  * 100,000 guarded stacks fit under vm.max_map_count), then mprotect (two VMAs
@@ -170,6 +173,29 @@ void aw__stack_trim(aw__rt *rt, size_t n)
 }
 
 void aw__stack_pool_free(aw__rt *rt) { aw__stack_trim(rt, SIZE_MAX); }
+
+/* The deepest a parked task's own frames reach below aw__wait's: aw__suspend,
+ * the switch (and swapcontext for CORO=ucontext), ASan's fiber calls. */
+#define AW__PARK_MARGIN 1024
+
+/* Gives the kernel back the pages of s wholly below sp - AW__PARK_MARGIN: a
+ * parked task's live frames are all above that, so what once ran deeper
+ * (a handshake, a printf) costs nothing while the task waits; touched again,
+ * the pages come back zeroed. Debug mode keeps them: the high-water paint is
+ * what it measures. A canary stack keeps its lowest page, the canary's. */
+void aw__stack_release_below(aw__rt *rt, aw__stack *s, const char *sp)
+{
+    if (rt->debug || !s)
+        return;
+    size_t page = aw__page();
+    char *lo = (char *)aw__stack_lo(s) + (s->guard == AW__G_CANARY ? page : 0);
+    /* sp must be a frame on this stack (not, say, one of ASan's fake frames) */
+    if (sp < lo || sp > (char *)aw__stack_lo(s) + s->size)
+        return;
+    uintptr_t end = ((uintptr_t)sp - AW__PARK_MARGIN) & ~(uintptr_t)(page - 1);
+    if (end > (uintptr_t)lo)
+        madvise(lo, end - (uintptr_t)lo, MADV_DONTNEED);
+}
 
 /* Debug mode: bytes of the stack ever written since it was painted. */
 size_t aw__stack_used(const aw__stack *s)

@@ -568,6 +568,8 @@ int aw_stream_send_async(aw_stream *s, const void *data, size_t len)
     return aw_stream_sendv_async(s, &v, 1);
 }
 
+static int aw__tls_sendv_async(aw_stream *s, const aw_iovec *v, size_t n);
+
 int aw_stream_sendv_async(aw_stream *s, const aw_iovec *v, size_t n)
 {
     if (s->werr)
@@ -580,7 +582,15 @@ int aw_stream_sendv_async(aw_stream *s, const aw_iovec *v, size_t n)
             aw__stream_queue_copyv(s, v + i, n - i < 8 ? n - i : 8);
         return s->werr;
     }
-    /* TLS: small pieces are gathered so they share one record */
+    return aw__tls_sendv_async(s, v, n);
+}
+
+/* TLS: small pieces are gathered so they share one record. Not inlined: its
+ * 4 KiB buffer would otherwise make every plain send touch a second stack
+ * page (what an idle WebSocket's task keeps resident). */
+static __attribute__((noinline)) int aw__tls_sendv_async(aw_stream *s, const aw_iovec *v,
+                                                         size_t n)
+{
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
         total += v[i].len;

@@ -91,6 +91,34 @@ void aw__task_finish(aw__rt *rt, aw_task *t)
         aw__wake(t->joiner, 0);
 }
 
+/* At each trim tick, a task parked since the tick before gives back the
+ * stack pages below its frames, once per wait: a connection that ran deep
+ * and now idles keeps only the pages it uses. One madvise per such task and
+ * interval, and nothing on the paths that run and wait. */
+void aw__task_park_trim(aw__rt *rt)
+{
+    if (rt->debug)
+        return; /* the stacks stay painted: see aw__stack_release_below */
+    aw__list *pos;
+    aw__list_each (pos, &rt->tasks) {
+        aw_task *t = aw__container_of(pos, aw_task, all);
+        if (t->state != AW__T_WAITING || !t->stack || (t->flags & AW__TF_PARK_TRIMMED))
+            continue;
+        if (t->flags & AW__TF_PARK_SEEN) {
+            aw__stack_release_below(rt, t->stack, t->park_sp);
+            t->flags |= AW__TF_PARK_TRIMMED;
+        } else
+            t->flags |= AW__TF_PARK_SEEN;
+    }
+}
+
+void aw__task_trim_at_next_wait(void)
+{
+    aw_task *t = aw__current();
+    if (t)
+        t->flags |= AW__TF_TRIM_AT_WAIT;
+}
+
 void aw__task_trim(aw__rt *rt, size_t n)
 {
     aw_task *t;

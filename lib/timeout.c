@@ -122,6 +122,10 @@ uint64_t aw__op_deadline(aw__rt *rt, int64_t timeout_ms, int64_t default_ms)
         timeout_ms = default_ms;
     if (timeout_ms < 0)
         return AW__NO_DEADLINE;
+    /* from now, not from when this loop iteration began: after a long
+     * step (a 64 MiB memset, a big parse) the cached time is behind and the
+     * timeout would fire early. libuv's fast clock: a vDSO read, no syscall */
+    uv_update_time(&rt->loop);
     return aw__now(rt) + (uint64_t)timeout_ms;
 }
 

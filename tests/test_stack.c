@@ -3,6 +3,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "rt_int.h" /* aw__task_trim_at_next_wait */
 #include "testutil.h"
 
 TestSuite(stack, .timeout = 60, .fini = tu_fini);
@@ -139,4 +140,92 @@ Test(stack, pooled_stacks_are_released_when_unused_for_a_whole_interval)
 {
     aw_run_opts o = {.pool_trim_ms = 100};
     cr_assert_eq(aw_run_ex(burst_main, NULL, &o), 0);
+}
+
+/* A parked task keeps only the stack pages its frames use: what it touched
+ * deeper before waiting goes back to the kernel, at the trim tick after a
+ * whole interval parked, or at once when asked before the wait. */
+enum { DEEP_TASKS = 400, DEEP_BYTES = 32 * 1024 };
+
+static __attribute__((noinline)) void touch_deep(void)
+{
+    volatile char deep[DEEP_BYTES];
+    for (size_t i = 0; i < sizeof deep; i += 1024)
+        deep[i] = 1;
+}
+
+static int deep_then_wait(void *arg)
+{
+    touch_deep();
+    return aw_event_wait(arg, AW_FOREVER);
+}
+
+static int deep_then_trim_and_wait(void *arg)
+{
+    touch_deep();
+    aw__task_trim_at_next_wait();
+    return aw_event_wait(arg, AW_FOREVER);
+}
+
+static int parked_trim_main(void *arg)
+{
+    (void)arg;
+    static aw_task *t[DEEP_TASKS];
+    const size_t deep = (size_t)DEEP_TASKS * DEEP_BYTES;
+    aw_event *e = aw_event_new();
+    size_t rss0 = tu_rss();
+    for (int i = 0; i < DEEP_TASKS; i++)
+        t[i] = aw_spawn(deep_then_wait, e);
+    aw_yield(); /* they all run, touch their stacks and park */
+    size_t rss1 = tu_rss();
+    cr_assert_gt(rss1, rss0 + deep / 2, "the stacks were not touched: %zu -> %zu", rss0, rss1);
+    aw_sleep(50); /* less than an interval parked: they keep their pages */
+    size_t rss2 = tu_rss();
+    cr_assert_gt(rss2 + deep / 4, rss1, "released too early: %zu -> %zu", rss1, rss2);
+    aw_sleep(400); /* past two trim ticks */
+    size_t rss3 = tu_rss();
+    cr_assert_lt(rss3 + deep / 2, rss1, "RSS %zu -> %zu: the pages were kept", rss1, rss3);
+    aw_event_set(e);
+    cr_assert_eq(aw_gather(t, DEEP_TASKS, NULL), 0);
+    aw_event_free(e);
+    return 0;
+}
+
+Test(stack, a_task_parked_for_a_whole_interval_gives_back_the_pages_below_its_frames)
+{
+    aw_run_opts o = {.pool_trim_ms = 150};
+    cr_assert_eq(aw_run_ex(parked_trim_main, NULL, &o), 0);
+}
+
+/* What DEEP_TASKS tasks running fn add to the RSS once they all parked. */
+static size_t parked_growth(aw_task_fn fn)
+{
+    static aw_task *t[DEEP_TASKS];
+    aw_event *e = aw_event_new();
+    size_t rss0 = tu_rss();
+    for (int i = 0; i < DEEP_TASKS; i++)
+        t[i] = aw_spawn(fn, e);
+    aw_yield();
+    size_t rss1 = tu_rss();
+    aw_event_set(e);
+    cr_assert_eq(aw_gather(t, DEEP_TASKS, NULL), 0);
+    aw_event_free(e);
+    return rss1 > rss0 ? rss1 - rss0 : 0;
+}
+
+static int trim_at_wait_main(void *arg)
+{
+    (void)arg;
+    /* the trimming batch first: the control then reuses its pooled stacks,
+     * whose deep pages it has to bring back */
+    size_t trimmed = parked_growth(deep_then_trim_and_wait);
+    size_t kept = parked_growth(deep_then_wait);
+    cr_assert_gt(kept, trimmed + (size_t)DEEP_TASKS * DEEP_BYTES / 2,
+                 "parked tasks grew the RSS by %zu with the trim, %zu without", trimmed, kept);
+    return 0;
+}
+
+Test(stack, a_task_may_give_back_its_dead_stack_pages_when_it_next_parks)
+{
+    tu_run(trim_at_wait_main, NULL);
 }

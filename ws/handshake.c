@@ -20,10 +20,14 @@ int aw__ws_accept_key(const char *key, char *out, size_t cap)
 {
     unsigned char digest[SHA_DIGEST_LENGTH];
     char buf[128];
-    int n = snprintf(buf, sizeof buf, "%s" AW__WS_GUID, key);
-    if (n < 0 || (size_t)n >= sizeof buf || cap < 29)
+    /* memcpy, not snprintf: glibc's printf takes 1.5 to 2 KiB of stack, and
+     * from this depth that crossed into each idle socket's second stack page */
+    size_t klen = strlen(key), glen = sizeof AW__WS_GUID - 1;
+    if (klen + glen > sizeof buf || cap < 29)
         return AW_EINVAL;
-    SHA1((const unsigned char *)buf, (size_t)n, digest);
+    memcpy(buf, key, klen);
+    memcpy(buf + klen, AW__WS_GUID, glen);
+    SHA1((const unsigned char *)buf, klen + glen, digest);
     EVP_EncodeBlock((unsigned char *)out, digest, SHA_DIGEST_LENGTH);
     return 0;
 }
@@ -114,7 +118,9 @@ aw_ws *aw_ws_prepare(aw_request *req, const aw_ws_opts *opts)
         if (aw__pmd_server_negotiate(offers[i], &pmd, ext, sizeof ext) == 0)
             aw_response_set_header(resp, "Sec-WebSocket-Extensions", ext);
     aw_stream *s = aw_request_upgrade(req, resp);
-    aw_ws *ws = s ? aw__ws_new(s, 1, &o) : NULL;
+    /* the request lives as long as the socket, and its arena chunk has
+     * room left that would otherwise go unused for that whole time */
+    aw_ws *ws = s ? aw__ws_new(s, 1, &o, aw__request_alloc_spare(req, sizeof *ws)) : NULL;
     if (!ws) {
         aw__pmd_free(&pmd);
         return NULL;
@@ -122,7 +128,7 @@ aw_ws *aw_ws_prepare(aw_request *req, const aw_ws_opts *opts)
     ws->req = req;
     ws->resp = resp;
     ws->pmd = pmd;
-    snprintf(ws->protocol, sizeof ws->protocol, "%s", proto ? proto : "");
+    aw__ws_set_protocol(ws, proto);
     aw_request_on_shutdown(req, aw__ws_on_shutdown, ws);
     return ws;
 }
@@ -219,11 +225,10 @@ static int aw__ws_client_handshake(aw_stream *s, const aw__wsurl *u, const aw_ws
         rc = AW_EPROTO;
     }
     aw_ws *ws = NULL;
-    if (!rc && !(ws = aw__ws_new(s, 0, o)))
+    if (!rc && !(ws = aw__ws_new(s, 0, o, NULL)))
         rc = AW_ENOMEM;
     if (!rc) {
-        const char *proto = aw_headers_get(&r.headers, "Sec-WebSocket-Protocol");
-        snprintf(ws->protocol, sizeof ws->protocol, "%s", proto ? proto : "");
+        aw__ws_set_protocol(ws, aw_headers_get(&r.headers, "Sec-WebSocket-Protocol"));
         const char *ext = aw_headers_get(&r.headers, "Sec-WebSocket-Extensions");
         if (ext && (o->compress < 0 || aw__pmd_client_accept(ext, &ws->pmd))) {
             aw__stream_set_error("the server chose an extension that was not offered: %s", ext);

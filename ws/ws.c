@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "rt_int.h"
 #include "runtime.h"
 #include "sync.h"
 #include "timeout.h"
@@ -14,6 +15,10 @@
 #define AW__WS_MAX_MESSAGE (4u << 20)
 #define AW__WS_CLOSE_MS 10000
 #define AW__WS_OUT_LIMIT (4u << 20)
+/* What a fragment after a message's first costs toward max_message: wslay
+ * keeps each fragment in an allocation of its own until the message is
+ * whole, so 1-byte fragments would otherwise hold ~50 times their size. */
+#define AW__WS_FRAGMENT_COST 64
 
 void aw__ws_opts_fill(aw_ws_opts *d, const aw_ws_opts *s)
 {
@@ -31,11 +36,12 @@ void aw__ws_opts_fill(aw_ws_opts *d, const aw_ws_opts *s)
         d->pong_timeout_ms = d->heartbeat_ms;
 }
 
-aw_ws *aw__ws_new(aw_stream *s, int server, const aw_ws_opts *o)
+aw_ws *aw__ws_new(aw_stream *s, int server, const aw_ws_opts *o, void *mem)
 {
-    aw_ws *ws = calloc(1, sizeof *ws);
+    aw_ws *ws = mem ? memset(mem, 0, sizeof *ws) : calloc(1, sizeof *ws);
     if (!ws)
         return NULL;
+    ws->in_arena = mem != NULL;
     ws->s = s;
     ws->server = server;
     aw__ws_opts_fill(&ws->o, o);
@@ -61,7 +67,19 @@ void aw__ws_free(aw_ws *ws)
         wslay_event_context_free(ws->ctx);
     aw__ws_drop_msgs(ws);
     aw__pmd_free(&ws->pmd);
-    free(ws);
+    if (!ws->in_arena)
+        free(ws);
+}
+
+/* A bounded copy, without snprintf's 1.5 to 2 KiB of stack (see
+ * aw__ws_accept_key). */
+void aw__ws_set_protocol(aw_ws *ws, const char *proto)
+{
+    size_t n = proto ? strlen(proto) : 0;
+    if (n >= sizeof ws->protocol)
+        n = sizeof ws->protocol - 1;
+    memcpy(ws->protocol, proto ? proto : "", n);
+    ws->protocol[n] = 0;
 }
 
 static void aw__ws_push(aw_ws *ws, aw__wsmsg *m)
@@ -137,6 +155,8 @@ static int aw__ws_genmask_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t l
     return RAND_bytes(buf, (int)len) == 1 ? 0 : -1;
 }
 
+static void aw__ws_fail(aw_ws *ws, uint16_t code);
+
 static void aw__ws_frame_start(wslay_event_context_ptr ctx,
                                const struct wslay_event_on_frame_recv_start_arg *arg, void *user)
 {
@@ -145,8 +165,12 @@ static void aw__ws_frame_start(wslay_event_context_ptr ctx,
     uint64_t n = arg->payload_length;
     ws->in_frame = 1;
     ws->frame_size = 2 + (n < 126 ? 0 : n < 65536 ? 2 : 8) + (ws->server ? 4 : 0) + n;
-    if (arg->opcode < 8) /* data frames open a message until one has fin */
+    if (arg->opcode < 8) { /* data frames open a message until one has fin */
         ws->in_msg = !arg->fin;
+        ws->msg_cost = arg->opcode ? n : ws->msg_cost + n + AW__WS_FRAGMENT_COST;
+        if (ws->msg_cost > ws->o.max_message && !ws->ended)
+            aw__ws_fail(ws, AW_WS_TOO_BIG);
+    }
 }
 
 static void aw__ws_frame_end(wslay_event_context_ptr ctx, void *user)
@@ -372,6 +396,13 @@ int aw_ws_recv(aw_ws *ws, aw_ws_msg *msg, int64_t timeout_ms)
             continue;
         }
         aw__ws_release_if_idle(ws);
+        if (!ws->went_idle) {
+            /* From here a socket mostly waits: the stack its handshake used
+             * below these frames goes back, once (the trim tick does it
+             * for later deep work) */
+            ws->went_idle = 1;
+            aw__task_trim_at_next_wait();
+        }
         uint64_t now = aw_now(), beat = aw__ws_beat(ws);
         uint64_t until = beat < deadline ? beat : deadline;
         const char *p;

@@ -46,6 +46,7 @@ struct aw_ws {
     /* what was handed to wslay against what it has finished framing */
     uint64_t fed, framed, frame_size;
     int in_frame, in_msg;
+    uint64_t msg_cost; /* the open message's size, its fragments counted too */
     aw__wsmsg *head, *tail; /* received, not yet returned */
     aw__wsmsg *cur;         /* returned by the last aw_ws_recv */
     aw_task *receiver;
@@ -57,13 +58,20 @@ struct aw_ws {
     void *data;
     uint8_t hdr[14]; /* a frame header waiting for its payload */
     uint8_t hdr_len;
+    uint8_t went_idle; /* has waited for input once (its stack was trimmed then) */
+    uint8_t in_arena;  /* lives in its request's arena: not freed on its own */
 };
 
-/* ws.c */
-aw_ws *aw__ws_new(aw_stream *s, int server, const aw_ws_opts *o);
+/* ws.c. mem: room for the aw_ws (which then lives as long as that memory
+ * does), or NULL to allocate it. */
+aw_ws *aw__ws_new(aw_stream *s, int server, const aw_ws_opts *o, void *mem);
+void aw__ws_set_protocol(aw_ws *ws, const char *proto);
 void aw__ws_free(aw_ws *ws);
 void aw__ws_opts_fill(aw_ws_opts *dst, const aw_ws_opts *src);
 void aw__ws_going_away(aw_ws *ws);
+
+/* http/request.c: room left in the request's arena chunk, or NULL */
+void *aw__request_alloc_spare(aw_request *r, size_t n);
 
 /* handshake.c */
 int aw__ws_accept_key(const char *key, char *out, size_t cap);

@@ -7,6 +7,13 @@
  *   GET /slow?ms=N      answers after N milliseconds (default 1000)
  *   GET /ws             a WebSocket echo: text and binary messages come back
  *                       as they went (permessage-deflate offered)
+ *   GET /static/...     the files of examples/hello/static ([static] directory)
+ *   GET /fail           a handler that fails: the error page hides why
+ *
+ * The middleware set, outermost first: request id (X-Request-ID, in every
+ * log line), error pages (JSON or HTML by Accept), security headers, CORS
+ * (the origin http://example.com only), compression (gzip, deflate). The
+ * access log is [log]'s. Each reads its section of the configuration file.
  *
  * Run: build/examples/hello [--listen HOST:PORT] [--conf FILE]
  */
@@ -71,15 +78,33 @@ static aw_response *ws_echo(aw_request *req)
     return aw_ws_finish(ws);
 }
 
+static aw_response *fail(aw_request *req)
+{
+    aw_log(AW_LOG_ERROR, "the database at 10.0.0.7 refused us (this stays in the log)");
+    return aw_fail(req, AW_ECONNREFUSED);
+}
+
 int main(int argc, char **argv)
 {
     aw_app *app = aw_app_new();
+    aw_request_id_use(app, NULL);
+    aw_error_pages_use(app, NULL);
+    aw_security_headers_use(app, NULL);
+    aw_cors_opts cors;
+    aw_cors_opts_default(&cors);
+    cors.origins = "http://example.com";
+    aw_cors_use(app, &cors);
+    aw_compress_use(app, NULL);
+    /* relative to where it is started: make run starts it at the top */
+    if (!aw_static_add(app, "/static", "examples/hello/static", NULL))
+        fprintf(stderr, "hello: no /static: %s\n", aw_last_error());
     aw_app_route(app, "GET", "/", index_page, NULL);
     aw_app_route(app, "GET", "/json", json_page, NULL);
     aw_app_route(app, "GET", "/hello/{name}", hello_name, &(aw_route_opts){.name = "hello"});
     aw_app_route(app, "GET", "/stream", stream, NULL);
     aw_app_route(app, "GET", "/slow", slow, NULL);
     aw_app_route(app, "GET", "/ws", ws_echo, NULL);
+    aw_app_route(app, "GET", "/fail", fail, NULL);
     int rc = aw_app_main(app, argc, argv);
     aw_app_free(app);
     return rc;

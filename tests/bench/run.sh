@@ -23,7 +23,7 @@ case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 # here): the peer figures should be those of the Python users actually get.
 ASYNCIO_PYTHON=${ASYNCIO_PYTHON:-/usr/bin/python3}
 
-BENCHES=(runtime streams http ws)
+BENCHES=(runtime streams http ws static client)
 failures=0
 
 # --- helpers -------------------------------------------------------------------
@@ -481,6 +481,34 @@ bench_http() {
     notes http "$h"
 }
 
+# --- benchmarks: static files -------------------------------------------------------
+
+# Static files and compression: wrk against tests/bench/static_server
+# (middleware/static.h, compress.h) beside nginx serving the same directory,
+# on the same core. tests/bench/bench_static.sh runs both and wrk (how is
+# written there); this prints the figures against nginx.
+bench_static() {
+    if [[ ! -x $BUILD/bench/static_server ]]; then
+        echo "run.sh: $BUILD/bench/static_server is missing: run 'make bench'" >&2
+        failures=$((failures + 1))
+        return
+    fi
+    local h=""
+    run_side h "bench_static.sh" env BUILD="$BUILD" "$ROOT/tests/bench/bench_static.sh"
+    section "static files: aweb vs nginx (wrk -t1 -c64; server on CPU 0, wrk on CPU 1)" nginx
+    rate_row "4 KiB file req/s" "$(value aweb_4k_rps "$h")" "$(value nginx_4k_rps "$h")" 1.0
+    row "  CPU us/request" "$(value aweb_4k_cpu_us "$h")" "$(value nginx_4k_cpu_us "$h")"
+    rate_row "1 MiB file req/s" "$(value aweb_1m_rps "$h")" "$(value nginx_1m_rps "$h")" 1.0
+    row "  CPU us/request" "$(value aweb_1m_cpu_us "$h")" "$(value nginx_1m_cpu_us "$h")"
+    rate_row "16 KiB JSON, gzip req/s" "$(value aweb_gzip_rps "$h")" \
+        "$(value nginx_gzip_rps "$h")"
+    row "  CPU us/request" "$(value aweb_gzip_cpu_us "$h")" "$(value nginx_gzip_cpu_us "$h")"
+    row "  gzipped body bytes" "$(value aweb_gzip_bytes "$h")" "$(value nginx_gzip_bytes "$h")"
+    printf 'ratio: > 1 means aweb is better (aweb/nginx for req/s, nginx/aweb for the rest).\n'
+    printf 'What was run:\n'
+    notes static "$h"
+}
+
 # --- benchmarks: ws ----------------------------------------------------------------
 
 # WebSockets over loopback: examples/hello's /ws echo and ws_bcast_server
@@ -511,6 +539,55 @@ bench_ws() {
         "$(value aiohttp_cpu1_pct "$w")"
     printf 'What was run:\n'
     notes ws "$w"
+}
+
+# --- benchmarks: client -------------------------------------------------------------
+
+# The HTTP client: aw_client beside aiohttp's ClientSession doing keep-alive
+# GETs to nginx (and wrk doing the same, for the floor a bare epoll client
+# gets), then examples/fetch fanning out to 100 URLs that each answer after
+# 100 ms. tests/bench/bench_client.sh runs them (how is written there); this
+# prints the figures.
+bench_client() {
+    local bin
+    for bin in bench/client_load examples/hello examples/fetch; do
+        if [[ ! -x $BUILD/$bin ]]; then
+            echo "run.sh: $BUILD/$bin is missing: run 'make bench'" >&2
+            failures=$((failures + 1))
+            return
+        fi
+    done
+    local h="" c
+    run_side h "bench_client.sh" env BUILD="$BUILD" ASYNCIO_PYTHON="$ASYNCIO_PYTHON" \
+        "$ROOT/tests/bench/bench_client.sh"
+    section "client: aweb vs aiohttp ClientSession (GETs to nginx over keep-alive)" aiohttp
+    for c in 1 64; do
+        rate_row "requests/s, C=$c" "$(value "aweb_c${c}_rps" "$h")" \
+            "$(value "aiohttp_c${c}_rps" "$h")" 10
+        row "  client CPU us/request, C=$c" "$(value "aweb_c${c}_cpu_us" "$h")" \
+            "$(value "aiohttp_c${c}_cpu_us" "$h")"
+    done
+    section "client: aweb vs wrk (the same GETs, a bare epoll client)" wrk
+    for c in 1 64; do
+        rate_row "requests/s, C=$c" "$(value "aweb_c${c}_rps" "$h")" \
+            "$(value "wrk_c${c}_rps" "$h")"
+    done
+    section "fan-out: examples/fetch, 100 URLs each answered after 100 ms" ideal
+    row "concurrency 100: server time_ms" "$(value fanout_c100_ms "$h")" 100 150 "150 ms"
+    row "  wall ms (curl)" "$(value fanout_c100_wall_ms "$h")" 100
+    row "  first request (cold pool) ms" "$(value fanout_c100_cold_ms "$h")" 100
+    row "concurrency 10 (default): time_ms" "$(value fanout_c10_ms "$h")" 1000
+    row "  wall ms (curl)" "$(value fanout_c10_wall_ms "$h")" 1000
+    printf 'ratio: > 1 means aweb is better (aweb/peer for requests/s, peer/aweb for the rest;\n'
+    printf '"ideal" is the 100 ms sleep times the rounds the concurrency allows).\n'
+    printf 'C: tasks (aiohttp: coroutines) sending at once on one session. At C=1 each\n'
+    printf 'request waits for a loopback round trip between two CPUs: wrk'"'"'s rate there is\n'
+    printf 'the ceiling for any client, and the CPU time per request is the figure to compare.\n'
+    printf 'Client CPU busy %% (CPU time x rate), aweb / aiohttp: C=1 %s / %s, C=64 %s / %s.\n' \
+        "$(value aweb_c1_cpu_pct "$h")" "$(value aiohttp_c1_cpu_pct "$h")" \
+        "$(value aweb_c64_cpu_pct "$h")" "$(value aiohttp_c64_cpu_pct "$h")"
+    printf 'What was run:\n'
+    notes client "$h"
 }
 
 # --- main ------------------------------------------------------------------------

@@ -1,0 +1,12 @@
+/* Arena internals for the layers above lib/ (see arena.h). */
+#ifndef AW_ARENA_INT_H
+#define AW_ARENA_INT_H
+
+#include "arena.h"
+
+/* Like aw_arena_alloc, but only from what the current chunk has left: NULL
+ * when that is too small, and never a new chunk. For a long-lived object
+ * that may as well live elsewhere, put where the room would go unused. */
+void *aw__arena_alloc_spare(aw_arena *a, size_t n);
+
+#endif
