@@ -22,6 +22,8 @@
 #define AW__CLIENT_TOTAL_MS 300000
 #define AW__CLIENT_MAX_BODY (16u << 20)
 #define AW__CLIENT_REDIRECTS 10
+#define AW__CLIENT_MAX_COOKIES 3000 /* in a session's jar, as browsers allow */
+#define AW__CLIENT_MAX_COOKIE 4096  /* bytes of one value */
 
 aw_client *aw_client_new(const aw_client_opts *o)
 {
@@ -326,10 +328,18 @@ void aw__cookies_store(aw_client *c, const aw__url *u, const aw_headers *h)
                 break;
             }
         }
-        if (!ok || expired || (c->ncookies == c->cookie_cap &&
-                               !(c->cookies = realloc(c->cookies, (c->cookie_cap = c->cookie_cap
-                                                                      ? c->cookie_cap * 2 : 8) *
-                                                                     sizeof *c->cookies)))) {
+        int room = c->ncookies < c->cookie_cap;
+        if (!room && c->ncookies < AW__CLIENT_MAX_COOKIES) {
+            size_t cap = c->cookie_cap ? c->cookie_cap * 2 : 8;
+            aw__cookie *grown = realloc(c->cookies, cap * sizeof *grown);
+            if (grown) {
+                c->cookies = grown;
+                c->cookie_cap = cap;
+                room = 1;
+            }
+        }
+        /* a jar with a bound, as browsers keep: a server cannot fill memory */
+        if (!ok || expired || !room || strlen(k.value) > AW__CLIENT_MAX_COOKIE) {
             free(k.name), free(k.value), free(k.domain), free(k.path);
             continue;
         }

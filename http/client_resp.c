@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "client_int.h"
+#include "json_int.h"
 #include "error.h"
 #include "runtime.h"
 #include "stream_int.h"
@@ -178,7 +179,7 @@ int aw_client_response_json(aw_client_response *r, json_t **out)
         if (rc)
             return rc;
         json_error_t e;
-        if (!(r->json = json_loadb(data, len, JSON_DECODE_ANY, &e))) {
+        if (!(r->json = aw__json_parse(data, len, &e))) { /* bounded nesting */
             aw__stream_set_error("bad JSON at line %d: %s", e.line, e.text);
             return AW_EINVAL;
         }

@@ -3,6 +3,7 @@
  * timeouts and cancellation, TLS. */
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <strings.h>
 #include <sys/wait.h>
@@ -156,6 +157,14 @@ static aw_response *h_deflate(aw_request *req)
     return r;
 }
 
+/* 2,000 '[': jansson would recurse past a task's stack */
+static aw_response *h_deep(aw_request *req)
+{
+    static char deep[2000];
+    memset(deep, '[', sizeof deep);
+    return aw_response_static(req, 200, deep, sizeof deep, "application/json");
+}
+
 static aw_app *client_app(void)
 {
     aw_app *app = aw_app_new();
@@ -176,6 +185,7 @@ static aw_app *client_app(void)
     aw_app_route(app, "*", "/cross", h_cross, NULL);
     aw_app_route(app, "*", "/echo", h_echo, NULL);
     aw_app_route(app, "GET", "/deflate", h_deflate, NULL);
+    aw_app_route(app, "GET", "/deep", h_deep, NULL);
     return app;
 }
 
@@ -448,6 +458,11 @@ static int bodies_main(void *arg)
     cr_assert_eq(aw_client_send(c, &q, &r), 0);
     cr_assert(strstr(aw_client_response_url(r), "/port?x=1&q=a%20b%2F%C3%A9"), "%s",
               aw_client_response_url(r));
+    aw_client_response_free(r);
+    /* JSON nested past any sane depth is refused, not recursed into */
+    cr_assert_eq(aw_client_get(c, url("/deep"), &r), 0);
+    json_t *deep;
+    cr_assert_eq(aw_client_response_json(r, &deep), AW_EINVAL);
     aw_client_response_free(r);
     /* cookies the server set come back */
     cr_assert_eq(send_text(c, "GET", "/cookie", NULL, NULL, out, sizeof out, NULL), 0);
@@ -743,4 +758,55 @@ Test(client, pythons_http_server_answers_match_what_curl_sees)
     cr_assert_eq(tu_shell(cmd, curl_headers, sizeof curl_headers), 0, "curl failed");
     tu_run(python_main, NULL);
     py_stop(&p);
+}
+
+/* --- a server that sends half a status line, then hangs up ------------------------ */
+
+static void *half_answer(void *arg)
+{
+    int lfd = *(int *)arg;
+    int fd = accept(lfd, NULL, NULL);
+    char buf[4096];
+    if (fd >= 0) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        (void)n;
+        if (write(fd, "HTTP/1.1 2", 10) < 0) { /* and nothing more for a while */
+        }
+        usleep(300 * 1000);
+        close(fd);
+    }
+    return NULL;
+}
+
+static int half_main(void *arg)
+{
+    aw_client *c = aw_client_new(NULL);
+    aw_client_request q = {.method = "POST", .url = url("/"), .body = "x", .body_len = 1,
+                           .content_type = "text/plain", .expect_continue = 1,
+                           .timeout_ms = 3000};
+    aw_client_response *r;
+    int64_t t0 = tu_ms();
+    int rc = aw_client_send(c, &q, &r);
+    cr_assert_lt(rc, 0, "a half status line was taken as an answer");
+    cr_assert_lt(tu_ms() - t0, 2000, "the client spun or hung on a partial answer");
+    cr_assert_eq(aw_client_connections(c), 0);
+    aw_client_free(c);
+    (void)arg;
+    return 0;
+}
+
+Test(client, expect_continue_with_a_partial_answer_ends_without_spinning)
+{
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    cr_assert_eq(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t al = sizeof a;
+    getsockname(lfd, (struct sockaddr *)&a, &al);
+    listen(lfd, 4);
+    pthread_t th;
+    pthread_create(&th, NULL, half_answer, &lfd);
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", ntohs(a.sin_port));
+    tu_run(half_main, NULL);
+    pthread_join(th, NULL);
+    close(lfd);
 }
