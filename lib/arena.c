@@ -155,9 +155,11 @@ char *aw_arena_printf(aw_arena *a, const char *fmt, ...)
 
 void *aw_arena_grow(aw_arena *a, void *p, size_t old, size_t n)
 {
-    size_t old_r = (old + 15) & ~(size_t)15;
-    if (p && (char *)p + old_r == a->ptr && (char *)p + n <= a->end) {
-        a->ptr = (char *)p + ((n + 15) & ~(size_t)15);
+    size_t old_r = (old + 15) & ~(size_t)15, n_r = (n + 15) & ~(size_t)15;
+    /* in place when the rounded size fits: a chunk's end need not be a
+     * multiple of 16, so checking n alone could move ptr past end */
+    if (p && (char *)p + old_r == a->ptr && (size_t)(a->end - (char *)p) >= n_r) {
+        a->ptr = (char *)p + n_r;
         return p;
     }
     void *q = aw_arena_alloc(a, n);

@@ -60,3 +60,30 @@ Test(arena, spare_room_is_given_only_from_the_current_chunk)
     cr_assert_null(aw__arena_alloc_spare(&a, 16));
     aw_arena_free(&a);
 }
+
+Test(arena, growing_in_place_to_the_chunks_end_never_passes_it)
+{
+    /* a chunk's end need not be a multiple of 16: grow a block a byte at a
+     * time up to it (and past it), allocating after each step, and write
+     * every byte handed out, so ASan sees any overrun */
+    aw_arena a;
+    aw_arena_init(&a);
+    aw_arena_alloc(&a, 24);
+    size_t len = 16;
+    char *p = aw_arena_alloc(&a, len);
+    for (int i = 0; i < 4000; i++) {
+        char *q = aw_arena_grow(&a, p, len, len + 1);
+        cr_assert_not_null(q);
+        len++;
+        memset(q, 'g', len);
+        p = q;
+        char *x = aw_arena_alloc(&a, 8);
+        cr_assert_not_null(x);
+        memset(x, 'x', 8);
+        /* x sits after p: the next grow must move */
+        char *r = aw_arena_grow(&a, p, len, len);
+        cr_assert_not_null(r);
+        p = r;
+    }
+    aw_arena_free(&a);
+}
