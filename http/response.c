@@ -297,7 +297,7 @@ static int aw__head(aw_request *req, aw_response *r, int64_t body_len, int chunk
     }
     if (chunked)
         p = aw__put(p, "Transfer-Encoding: chunked\r\n", 28);
-    if (aw__closing(req))
+    if (aw__closing(req) && status != 101) /* a 101 says Connection: Upgrade */
         p = aw__put(p, "Connection: close\r\n", 19);
     else if (req->version == 10)
         p = aw__put(p, "Connection: keep-alive\r\n", 24);

@@ -315,6 +315,8 @@ static void aw__compress_whole(aw__cz *cz, aw_response *r)
 static aw_response *aw__compress_mw(aw_request *req, aw_next *next, void *arg)
 {
     aw_compress *c = arg;
+    if (aw_request_header(req, "Upgrade"))
+        return aw_next_call(next, req); /* a WebSocket's bytes are its own to deflate */
     aw__cz *cz = aw_request_alloc(req, sizeof *cz);
     if (!cz)
         return aw_next_call(next, req);

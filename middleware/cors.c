@@ -98,8 +98,10 @@ static void aw__cors_prepare(aw_request *req, aw_response *resp, void *arg)
 {
     aw_cors *st = arg;
     const char *origin = aw_request_get(req, AW__CORS_KEY);
-    if (!origin)
-        return; /* a preflight (done), or a request the middleware did not see */
+    if (!origin || aw_response_status(resp) == 101)
+        return; /* a preflight (done), a request the middleware did not see, or a
+                 * WebSocket handshake (CORS does not govern those: Origin is
+                 * the handler's to check) */
     if (aw__cors_varies(st))
         aw__cors_vary(resp);
     if (!*origin)

@@ -30,6 +30,8 @@ void aw_security_headers_opts_default(aw_security_headers_opts *o)
 static void aw__sh_prepare(aw_request *req, aw_response *resp, void *arg)
 {
     aw_security_headers *st = arg;
+    if (aw_response_status(resp) == 101)
+        return; /* a WebSocket handshake: no page to frame or sniff */
     aw_headers *h = aw_response_headers(resp);
     for (int i = 0; i < AW__SH_N; i++) {
         if (!st->value[i] || (i == AW__SH_HSTS && !aw_request_is_tls(req)))
