@@ -4,6 +4,9 @@
 #   make test         the test suite (criterion, over loopback)
 #   make test-asan    the same under AddressSanitizer + UBSan
 #   make bench        benchmarks, printed beside their peers (not part of test)
+#   make soak         mixed load on one server for SOAK_S seconds (120), then
+#                     checks RSS, open fds and that every request was answered
+#   make fuzz         the libFuzzer targets (tests/fuzz, clang), FUZZ_S seconds each (60)
 #   make install      PREFIX=/usr/local DESTDIR=
 #   make deps         install the Debian packages that are missing
 #
@@ -66,6 +69,7 @@ TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_HELPERS := $(wildcard tests/helpers/*.c)
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+SOAK_BINS := $(patsubst tests/soak/%.c,$(BUILD)/soak/%,$(wildcard tests/soak/*.c))
 EXAMPLES := $(notdir $(wildcard examples/*))
 EXAMPLE_BINS := $(addprefix $(BUILD)/examples/,$(EXAMPLES))
 
@@ -147,6 +151,11 @@ $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libaweb.a
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(CFLAGS) $(AW_CFLAGS) $(PKG_CFLAGS) $< -o $@ $(BUILD)/libaweb.a $(LDFLAGS) $(PKG_LIBS)
 
+$(BUILD)/soak/%: tests/soak/%.c $(BUILD)/libaweb.a
+	@mkdir -p $(dir $@)
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) $(AW_CFLAGS) $(PKG_CFLAGS) $< -o $@ $(BUILD)/libaweb.a $(LDFLAGS) $(PKG_LIBS)
+
 # `make run` serves examples/chat on 127.0.0.1:8080 (examples/hello: RUN_EXAMPLE=hello).
 RUN_EXAMPLE ?= chat
 RUN_ARGS ?= --listen 127.0.0.1:8080 --conf conf/aweb.conf
@@ -167,6 +176,34 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory deps EXTRA_PKGS="$(BENCH_PKGS)"
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS)
 	$(Q)BUILD=$(BUILD) tests/bench/run.sh
+
+# Not part of test: it takes SOAK_S seconds (120) plus a warm-up.
+.PHONY: soak
+SOAK_S ?= 120
+soak: deps
+	$(Q)$(MAKE) --no-print-directory $(SOAK_BINS)
+	$(Q)BUILD=$(BUILD) SOAK_S=$(SOAK_S) tests/soak/soak.sh
+
+# --- fuzzing ----------------------------------------------------------------
+# Each tests/fuzz/fuzz_NAME.c is a libFuzzer target, linked with
+# tests/fuzz/harness.c (libFuzzer's driver runs in a task of an aw_run loop)
+# and the library built with clang for coverage and sanitizers in build-fuzz.
+# Each runs FUZZ_S seconds on a copy of tests/fuzz/corpus/NAME (new inputs
+# stay in build-fuzz); a crash, leak or timeout fails the run.
+.PHONY: fuzz fuzz-build
+FUZZ_S ?= 60
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_LIB = $(shell $(CC) --print-runtime-dir)/libclang_rt.fuzzer_no_main-$(shell uname -m).a
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang SAN=1 \
+	  CFLAGS="-O1 -g -fsanitize=fuzzer-no-link" fuzz-build
+	$(Q)tests/fuzz/run.sh build-fuzz $(FUZZ_S)
+fuzz-build: $(FUZZ_BINS)
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/harness.c tests/fuzz/harness.h $(BUILD)/libaweb.a
+	@mkdir -p $(dir $@)
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) $(AW_CFLAGS) $(PKG_CFLAGS) -Itests/fuzz $< tests/fuzz/harness.c -o $@ \
+	  $(BUILD)/libaweb.a $(LDFLAGS) $(PKG_LIBS) $(FUZZ_LIB) -lstdc++
 
 # --- installing --------------------------------------------------------------
 
