@@ -146,10 +146,14 @@ struct aw__conn {
     uint8_t close_after; /* no more requests on this connection */
     uint8_t broken;      /* the stream failed: nothing more can be sent */
     uint8_t nodelay;     /* TCP_NODELAY is on (set when kept alive or streaming) */
+    /* the peer's address, asked of the kernel once per connection when first
+     * wanted (and before an upgrade hands the stream over, which may close
+     * it); kept binary, 20 bytes rather than a 64-byte string, since every
+     * idle keep-alive connection carries it. family 0: not asked yet */
+    uint8_t peer_family;
+    uint16_t peer_port;
+    uint8_t peer_addr[16];
     void (*on_shutdown)(void *); /* a long-lived request's hook */
-    /* the peer's address, looked up once per connection when first asked
-     * for (and before an upgrade hands the stream over, which may close it) */
-    char peer[64];
     void *on_shutdown_arg;
     /* responses batched while pipelined requests are already buffered */
     char *out;

@@ -3,6 +3,9 @@
  * Body bytes are handed over without a second buffer: the parser stops after
  * each body span, whose bytes are then at the head of the stream's input
  * (body_pending of them) and are copied straight into the reader's buffer. */
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,18 +65,40 @@ const char *aw_request_header(const aw_request *r, const char *name)
 }
 
 /* The connection's address, asked of the kernel once per connection: a
- * keep-alive connection's later requests copy it. */
-static const char *aw__conn_peer(aw__conn *c)
+ * keep-alive connection's later requests format it from the copy. */
+static void aw__conn_peer(aw__conn *c)
 {
-    if (!c->peer[0])
-        aw_stream_peer_name(c->s, c->peer, sizeof c->peer);
-    return c->peer;
+    struct sockaddr_storage a;
+    socklen_t alen;
+    if (c->peer_family || aw_stream_peer_addr(c->s, &a, &alen))
+        return;
+    if (a.ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)&a;
+        memcpy(c->peer_addr, &in->sin_addr, 4);
+        c->peer_port = ntohs(in->sin_port);
+    } else if (a.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&a;
+        memcpy(c->peer_addr, &in6->sin6_addr, 16);
+        c->peer_port = ntohs(in6->sin6_port);
+    }
+    c->peer_family = (uint8_t)a.ss_family;
 }
 
 const char *aw_request_peer(aw_request *r)
 {
-    if (!r->peer[0])
-        memcpy(r->peer, aw__conn_peer(r->conn), sizeof r->peer);
+    if (r->peer[0])
+        return r->peer;
+    aw__conn *c = r->conn;
+    aw__conn_peer(c);
+    char host[INET6_ADDRSTRLEN];
+    if (c->peer_family == AF_INET && inet_ntop(AF_INET, c->peer_addr, host, sizeof host))
+        snprintf(r->peer, sizeof r->peer, "%s:%u", host, c->peer_port);
+    else if (c->peer_family == AF_INET6 && inet_ntop(AF_INET6, c->peer_addr, host, sizeof host))
+        snprintf(r->peer, sizeof r->peer, "[%s]:%u", host, c->peer_port);
+    else if (c->peer_family == AF_UNIX)
+        snprintf(r->peer, sizeof r->peer, "unix:");
+    else
+        snprintf(r->peer, sizeof r->peer, "?");
     return r->peer;
 }
 
@@ -200,7 +225,7 @@ aw_stream *aw_request_upgrade(aw_request *r, aw_response *resp)
     if (r->resp)
         return NULL;
     r->conn->close_after = 1; /* the stream is the handler's now */
-    aw__conn_peer(r->conn);   /* while it is open: the access log asks after */
+    aw__conn_peer(r->conn); /* while it is open: the access log asks after */
     r->upgrade = 1;
     r->keep_alive = 0;
     int rc = aw_response_prepare(resp);
