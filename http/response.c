@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "arena_int.h"
 #include "http_int.h"
 #include "log.h"
 #include "timeout.h"
@@ -311,6 +312,7 @@ static int aw__head(aw_request *req, aw_response *r, int64_t body_len, int chunk
     p = aw__put(p, "\r\n", 2);
     *out = h;
     *out_len = (size_t)(p - h);
+    aw__arena_shrink_last(&req->arena, h, cap, *out_len); /* sized for the worst case */
     return 0;
 }
 
@@ -329,7 +331,9 @@ int aw__response_send(aw_request *req, aw_response *r)
     int with_body = r->body_len && req->method_id != HTTP_HEAD && !aw__no_body_status(r->status);
     aw_iovec v[2] = {{head, head_len}, {r->body, r->body_len}};
     r->bytes_sent = with_body ? r->body_len : 0;
-    return aw__conn_write(req->conn, v, with_body ? 2 : 1, 0);
+    rc = aw__conn_write(req->conn, v, with_body ? 2 : 1, 0);
+    aw__arena_shrink_last(&req->arena, head, head_len, 0); /* copied or written */
+    return rc;
 }
 
 /* --- streaming ------------------------------------------------------------------ */
@@ -387,7 +391,11 @@ static int aw__prepare(aw_response *r, int flush)
         req->conn->nodelay = 1;
     }
     aw_iovec v = {head, head_len};
-    return aw__conn_write(req->conn, &v, 1, flush);
+    rc = aw__conn_write(req->conn, &v, 1, flush);
+    /* copied into the batch or written: an upgraded request keeps its arena
+     * for the socket's life, and the room goes to what follows */
+    aw__arena_shrink_last(&req->arena, head, head_len, 0);
+    return rc;
 }
 
 int aw_response_prepare(aw_response *r) { return aw__prepare(r, 1); }

@@ -118,6 +118,13 @@ void *aw__arena_alloc_spare(aw_arena *a, size_t n)
     return p;
 }
 
+void aw__arena_shrink_last(aw_arena *a, void *p, size_t n, size_t keep)
+{
+    size_t n_r = (n + 15) & ~(size_t)15, keep_r = (keep + 15) & ~(size_t)15;
+    if (p && keep_r <= n_r && (char *)p + n_r == a->ptr)
+        a->ptr = (char *)p + keep_r;
+}
+
 void *aw_arena_calloc(aw_arena *a, size_t n)
 {
     void *p = aw_arena_alloc(a, n);

@@ -9,4 +9,9 @@
  * that may as well live elsewhere, put where the room would go unused. */
 void *aw__arena_alloc_spare(aw_arena *a, size_t n);
 
+/* Gives back all but the first keep bytes of p (n bytes), if p is the last
+ * allocation: a response head sized for the worst case, then done with
+ * once written. Anything else is left alone. */
+void aw__arena_shrink_last(aw_arena *a, void *p, size_t n, size_t keep);
+
 #endif

@@ -57,7 +57,7 @@ int aw_ctxvar_set(const aw_ctxvar *var, void *value)
     int found = v && i < v->n;
     unsigned need = (v ? v->n : 0) + !found;
     if (!v || v->refs > 1 || need > v->cap) {
-        unsigned cap = need < 4 ? 4 : need * 2;
+        unsigned cap = need < 2 ? 2 : need * 2; /* most tasks set one or two */
         struct aw__ctxvals *c = malloc(sizeof *c + cap * sizeof c->v[0]);
         if (!c)
             return AW_ENOMEM;
