@@ -25,6 +25,18 @@
 #define AW__CLIENT_MAX_COOKIES 3000 /* in a session's jar, as browsers allow */
 #define AW__CLIENT_MAX_COOKIE 4096  /* bytes of one value */
 
+/* The session's TLS context, made on first need. Returns 0 or the error. */
+static int aw__client_tls(aw_client *c)
+{
+    if (c->tls)
+        return 0;
+    aw_tls_opts to = {.ca_file = c->o.ca_file, .verify_off = c->o.verify_off};
+    int rc = aw_tls_client_ctx_new(&to, &c->tls);
+    if (!rc)
+        c->tls_owned = 1;
+    return rc;
+}
+
 aw_client *aw_client_new(const aw_client_opts *o)
 {
     aw_client *c = calloc(1, sizeof *c);
@@ -50,16 +62,16 @@ aw_client *aw_client_new(const aw_client_opts *o)
     if (c->o.read_timeout_ms > 0)
         c->sopts.read_timeout_ms = c->o.read_timeout_ms;
     aw__list_init(&c->conns);
+    aw__list_init(&c->idle);
     c->headers = strdup(c->o.headers ? c->o.headers : "");
     c->user_agent = strdup(c->o.user_agent ? c->o.user_agent : "aweb/0.1");
     c->released = aw_event_new();
     c->tls = c->o.tls;
-    if (!c->tls) {
-        aw_tls_opts to = {.ca_file = c->o.ca_file, .verify_off = c->o.verify_off};
-        if (aw_tls_client_ctx_new(&to, &c->tls) == 0)
-            c->tls_owned = 1;
-    }
-    if (!c->headers || !c->user_agent || !c->released || !c->tls) {
+    /* with the system's trust store the context is made at the first https
+     * request (loading the store takes milliseconds a plain-HTTP program
+     * need not spend); settings of the caller's own are checked now */
+    int tls_failed = !c->tls && (c->o.ca_file || c->o.verify_off) && aw__client_tls(c);
+    if (!c->headers || !c->user_agent || !c->released || tls_failed) {
         aw_client_free(c);
         return NULL;
     }
@@ -69,6 +81,7 @@ aw_client *aw_client_new(const aw_client_opts *o)
 static void aw__cconn_free(aw_client *c, aw__cconn *cc, int graceful)
 {
     aw__list_remove(&cc->link);
+    aw__list_remove(&cc->idle_link);
     if (cc->idle)
         c->nidle--;
     c->nconns--;
@@ -166,36 +179,31 @@ static size_t aw__count_key(aw_client *c, const char *key)
     return n;
 }
 
-/* Drops idle connections past their expiry; returns the first idle one for
- * key, if any. */
+/* Drops idle connections past their expiry (the oldest first: the sweep
+ * stops at the first still fresh); returns the idle connection for key that
+ * went idle last (its socket is the warmest), if any. O(idle), not O(all). */
 static aw__cconn *aw__take_idle(aw_client *c, const char *key)
 {
     uint64_t now = aw_now();
-    aw__list *pos, *next;
-    aw__cconn *found = NULL;
-    for (pos = c->conns.next; pos != &c->conns; pos = next) {
-        next = pos->next;
-        aw__cconn *cc = aw__container_of(pos, aw__cconn, link);
-        if (!cc->idle)
-            continue;
-        if (now - cc->idle_since >= (uint64_t)c->o.keepalive_ms)
-            aw__cconn_free(c, cc, 0);
-        else if (!found && !strcmp(cc->key, key))
-            found = cc;
+    aw__list *pos;
+    while ((pos = aw__list_first(&c->idle))) {
+        aw__cconn *cc = aw__container_of(pos, aw__cconn, idle_link);
+        if (now - cc->idle_since < (uint64_t)c->o.keepalive_ms)
+            break;
+        aw__cconn_free(c, cc, 0);
     }
-    return found;
+    for (pos = c->idle.prev; pos != &c->idle; pos = pos->prev) {
+        aw__cconn *cc = aw__container_of(pos, aw__cconn, idle_link);
+        if (!strcmp(cc->key, key))
+            return cc;
+    }
+    return NULL;
 }
 
 static aw__cconn *aw__oldest_idle(aw_client *c)
 {
-    aw__list *pos;
-    aw__list_each(pos, &c->conns)
-    {
-        aw__cconn *cc = aw__container_of(pos, aw__cconn, link);
-        if (cc->idle)
-            return cc;
-    }
-    return NULL;
+    aw__list *pos = aw__list_first(&c->idle);
+    return pos ? aw__container_of(pos, aw__cconn, idle_link) : NULL;
 }
 
 int aw__pool_acquire(aw_client *c, const aw__url *u, uint64_t deadline, aw__cconn **out,
@@ -207,6 +215,7 @@ int aw__pool_acquire(aw_client *c, const aw__url *u, uint64_t deadline, aw__ccon
         aw__cconn *cc = c->o.keepalive_ms > 0 ? aw__take_idle(c, key) : NULL;
         if (cc) {
             aw_stream_on_input(cc->s, NULL, NULL);
+            aw__list_remove(&cc->idle_link);
             cc->idle = 0;
             c->nidle--;
             *out = cc;
@@ -234,11 +243,14 @@ int aw__pool_acquire(aw_client *c, const aw__url *u, uint64_t deadline, aw__ccon
     if (!cc)
         return AW_ENOMEM;
     snprintf(cc->key, sizeof cc->key, "%s", key);
+    aw__list_init(&cc->idle_link);
     cc->client = c;
     aw__list_insert_tail(&c->conns, &cc->link);
     c->nconns++;
     const struct addrinfo *ai = NULL;
-    int rc = aw__dns_lookup(c, u, &ai);
+    int rc = u->tls ? aw__client_tls(c) : 0;
+    if (!rc)
+        rc = aw__dns_lookup(c, u, &ai);
     if (!rc) {
         aw_connect_opts co = {.stream_opts = &c->sopts, .tls = u->tls ? c->tls : NULL,
                               .server_name = u->host, .addrs = ai};
@@ -265,6 +277,7 @@ void aw__pool_release(aw_client *c, aw__cconn *cc, int reusable)
     }
     cc->idle = 1;
     cc->idle_since = aw_now();
+    aw__list_insert_tail(&c->idle, &cc->idle_link);
     c->nidle++;
     aw_stream_on_input(cc->s, aw__idle_input, cc); /* may free cc at once */
     aw_event_set(c->released);

@@ -15,6 +15,7 @@
 /* A pooled connection. */
 typedef struct aw__cconn {
     aw__list link;   /* in the session's list of all connections */
+    aw__list idle_link; /* in the session's idle list, oldest first, while idle */
     aw_stream *s;
     char key[300];   /* scheme://host:port: who may reuse it */
     int idle;        /* in the pool, waiting */
@@ -42,6 +43,7 @@ struct aw_client {
     int tls_owned;
     char *headers, *user_agent;
     aw__list conns; /* every open connection, idle or not */
+    aw__list idle;  /* the idle ones, in the order they went idle */
     size_t nconns, nidle;
     aw_event *released; /* set when a connection is freed or goes idle */
     aw__dns *dns;

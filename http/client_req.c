@@ -177,6 +177,27 @@ static int aw__await_continue(aw_stream *s)
     }
 }
 
+/* The pieces joined, NUL-terminated, in the arena: the request head is built
+ * for every request, and printf's format walking was a tenth of a keep-alive
+ * GET's user time. */
+static char *aw__concat(aw_arena *a, const char *const *parts, size_t n)
+{
+    size_t lens[24], total = 1;
+    if (n > 24)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        total += lens[i] = strlen(parts[i]);
+    char *out = aw_arena_alloc(a, total), *p = out;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(p, parts[i], lens[i]);
+        p += lens[i];
+    }
+    *p = 0;
+    return out;
+}
+
 /* Sends the request on cc and reads the head of the answer. */
 static int aw__exchange(aw_client *c, aw_client_response *r, const char *method, const char *uh,
                         const aw__cbody *b, int expect)
@@ -192,13 +213,14 @@ static int aw__exchange(aw_client *c, aw_client_response *r, const char *method,
                       : !strcmp(method, "POST") || !strcmp(method, "PUT") || !strcmp(method, "PATCH")
                           ? "Content-Length: 0\r\n"
                           : "";
-    char *head = aw_arena_printf(
-        &r->arena,
-        "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\nAccept: */*\r\n"
-        "Accept-Encoding: gzip, deflate\r\n%s%s%s%s%s%s%s%s%s\r\n",
-        method, r->url.target, auth, c->user_agent, c->headers, *cookies ? "Cookie: " : "", cookies,
-        *cookies ? "\r\n" : "", uh, b->present && b->ctype ? "Content-Type: " : "",
-        b->present && b->ctype ? b->ctype : "", b->present && b->ctype ? "\r\n" : "", len);
+    const char *parts[] = {method, " ", r->url.target, " HTTP/1.1\r\nHost: ", auth,
+                           "\r\nUser-Agent: ", c->user_agent,
+                           "\r\nAccept: */*\r\nAccept-Encoding: gzip, deflate\r\n", c->headers,
+                           *cookies ? "Cookie: " : "", cookies, *cookies ? "\r\n" : "", uh,
+                           b->present && b->ctype ? "Content-Type: " : "",
+                           b->present && b->ctype ? b->ctype : "",
+                           b->present && b->ctype ? "\r\n" : "", len, "\r\n"};
+    char *head = aw__concat(&r->arena, parts, sizeof parts / sizeof *parts);
     if (!head)
         return AW_ENOMEM;
     if (expect && b->present) {
