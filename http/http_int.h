@@ -192,7 +192,7 @@ typedef struct aw__parse {
     /* body bytes found by the last execute */
     const char *body_at;
     size_t body_len;
-    char last; /* last head byte fed, to find bare LFs across reads */
+    char last; /* a CR that ended the last head bytes fed (crlf_int.h) */
 } aw__parse;
 
 void aw__parse_init(aw__parse *ps, aw__conn *c);

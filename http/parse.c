@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "crlf_int.h"
 #include "http_int.h"
 
 int aw__headers_append(aw_headers *h, const char *name, size_t name_len, const char *value,
@@ -254,10 +255,14 @@ int aw__parse_head(aw__parse *ps, const char *data, size_t len, size_t *used)
     llhttp_errno_t e = llhttp_execute(&ps->p, data, len);
     if (e == HPE_OK) {
         *used = len;
-        return 0;
+        return aw__bare_cr(data, len, &ps->last) ? 400 : 0;
     }
     if (e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE) {
         *used = (size_t)(llhttp_get_error_pos(&ps->p) - data);
+        if (aw__bare_cr(data, *used, &ps->last)) {
+            *used = len;
+            return 400;
+        }
         if (ps->head_done) {
             llhttp_resume(&ps->p);
             return 1;

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "crlf_int.h"
 #include "error.h"
 
 int aw__headers_append(aw_headers *h, const char *name, size_t name_len, const char *value,
@@ -163,6 +164,7 @@ static int aw__rr_feed(aw__rr *rr)
     }
     rr->body_at = NULL;
     rr->body_len = 0;
+    int in_head = !rr->head_done;
     llhttp_errno_t e = llhttp_execute(&rr->p, data, (size_t)n);
     size_t used = (size_t)n;
     if (e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE) {
@@ -170,6 +172,10 @@ static int aw__rr_feed(aw__rr *rr)
         if (!rr->msg_done)
             llhttp_resume(&rr->p);
     } else if (e != HPE_OK)
+        return AW_EPROTO;
+    /* what llhttp took as head: every CR in it before an LF */
+    if (in_head && aw__bare_cr(data, rr->body_at ? (size_t)(rr->body_at - data) : used,
+                               &rr->last_cr))
         return AW_EPROTO;
     if (rr->body_at) {
         aw_stream_consume(rr->s, (size_t)(rr->body_at - data)); /* framing */

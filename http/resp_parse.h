@@ -41,6 +41,7 @@ typedef struct aw__rr {
     const char *body_at;
     size_t body_len;     /* the last body span */
     size_t body_pending; /* body bytes at the head of the stream's buffer */
+    char last_cr;        /* a CR that ended the head bytes fed so far (crlf_int.h) */
 } aw__rr;
 
 /* Reads the head of a response to `method`. timeout_ms bounds each wait for

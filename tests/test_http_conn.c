@@ -253,6 +253,9 @@ Test(http_conn, request_smuggling_shapes_are_refused)
         "GET / HTTP/1.1\r\nHost: x\r\nX-Fold: a\r\n b\r\n\r\n",
         /* a bare LF */
         "GET / HTTP/1.1\nHost: x\n\n",
+        /* a bare CR ending the head (llhttp 8.1 takes it: CVE-2023-30589) */
+        "GET / HTTP/1.1\r\nHost: x\r\n\rGET /admin HTTP/1.1\r\nHost: x\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\rhello",
         /* no Host, and two Hosts */
         "GET / HTTP/1.1\r\n\r\n",
         "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
