@@ -84,6 +84,11 @@ static int aw__rr_headers_done(llhttp_t *p)
     if (p->status_code >= 100 && p->status_code < 200 && p->status_code != 101)
         return 1; /* interim: the real head follows. 1 says it has no body: llhttp
                    * would read one (chunked, or a length) for 104-199 */
+    for (size_t i = 0; i < rr->reason_len; i++) {
+        unsigned char ch = (unsigned char)rr->reason[i];
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+            return -1; /* a reason is text (RFC 9112); llhttp takes NULs too */
+    }
     aw__resp *r = rr->r;
     r->status = p->status_code;
     r->version = p->http_major * 10 + p->http_minor;
@@ -93,8 +98,9 @@ static int aw__rr_headers_done(llhttp_t *p)
         rr->msg_done = 1; /* what follows is not HTTP */
         return HPE_PAUSED;
     }
-    /* 1 tells llhttp there is no body (the answer to a HEAD) */
-    if (rr->head_method) {
+    /* 1 tells llhttp there is no body: the answer to a HEAD, a 204, a 304
+     * (llhttp 8.1 would read one for a 304 that says chunked) */
+    if (rr->head_method || p->status_code == 204 || p->status_code == 304) {
         r->keep_alive = llhttp_should_keep_alive(p);
         return 1;
     }
