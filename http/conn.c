@@ -338,7 +338,6 @@ static int aw__serve(aw__conn *c, aw__parse *ps)
         c->req = req;
         aw__handle(c, req);
         c->req = NULL;
-        c->on_shutdown = NULL;
         if (srv->alog)
             aw_access_log_write(srv->alog, req);
         int keep = req->keep_alive && !c->close_after && !c->broken && !srv->draining &&

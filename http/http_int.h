@@ -153,8 +153,6 @@ struct aw__conn {
     uint8_t peer_family;
     uint16_t peer_port;
     uint8_t peer_addr[16];
-    void (*on_shutdown)(void *); /* a long-lived request's hook */
-    void *on_shutdown_arg;
     /* responses batched while pipelined requests are already buffered */
     char *out;
     uint32_t out_len;
@@ -213,6 +211,11 @@ enum { AW__BODY_NONE, AW__BODY_PENDING, AW__BODY_DONE };
 struct aw_request {
     aw_arena arena; /* first: the request itself lives in it */
     aw__conn *conn;
+    /* a long-lived request's hook (a WebSocket's), called when shutdown
+     * begins: here, not in the connection, which every idle keep-alive
+     * connection would carry */
+    void (*on_shutdown)(void *);
+    void *on_shutdown_arg;
     aw__server *srv;
     aw__parse *ps;
     const aw__route *route;
@@ -245,7 +248,7 @@ struct aw_request {
     aw__vec state;
     const aw_body_filter *filter; /* a middleware's, for streamed bodies (compression) */
     int refs; /* the connection's, and an atomic job's */
-    char peer[64];
+    char *peer; /* "1.2.3.4:5678": in the arena, once asked for */
 };
 
 struct aw_response {

@@ -86,20 +86,20 @@ static void aw__conn_peer(aw__conn *c)
 
 const char *aw_request_peer(aw_request *r)
 {
-    if (r->peer[0])
+    if (r->peer)
         return r->peer;
     aw__conn *c = r->conn;
     aw__conn_peer(c);
-    char host[INET6_ADDRSTRLEN];
+    /* formatted into the arena when first asked for: most requests never are */
+    char host[INET6_ADDRSTRLEN], text[INET6_ADDRSTRLEN + 10];
     if (c->peer_family == AF_INET && inet_ntop(AF_INET, c->peer_addr, host, sizeof host))
-        snprintf(r->peer, sizeof r->peer, "%s:%u", host, c->peer_port);
+        snprintf(text, sizeof text, "%s:%u", host, c->peer_port);
     else if (c->peer_family == AF_INET6 && inet_ntop(AF_INET6, c->peer_addr, host, sizeof host))
-        snprintf(r->peer, sizeof r->peer, "[%s]:%u", host, c->peer_port);
-    else if (c->peer_family == AF_UNIX)
-        snprintf(r->peer, sizeof r->peer, "unix:");
+        snprintf(text, sizeof text, "[%s]:%u", host, c->peer_port);
     else
-        snprintf(r->peer, sizeof r->peer, "?");
-    return r->peer;
+        snprintf(text, sizeof text, "%s", c->peer_family == AF_UNIX ? "unix:" : "?");
+    r->peer = aw_arena_strdup(&r->arena, text);
+    return r->peer ? r->peer : "?";
 }
 
 aw_response *aw_request_response(const aw_request *r) { return r->resp; }
@@ -249,8 +249,8 @@ void *aw__request_alloc_spare(aw_request *r, size_t n)
 
 int aw_request_on_shutdown(aw_request *r, void (*fn)(void *arg), void *arg)
 {
-    r->conn->on_shutdown = fn;
-    r->conn->on_shutdown_arg = arg;
+    r->on_shutdown = fn;
+    r->on_shutdown_arg = arg;
     if (fn && r->srv->draining)
         fn(arg); /* already shutting down */
     return 0;

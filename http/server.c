@@ -206,8 +206,8 @@ int aw_server_shutdown(aw_server *srv)
     aw__list_each(pos, &srv->active)
     {
         aw__conn *c = aw__container_of(pos, aw__conn, link);
-        if (c->on_shutdown)
-            c->on_shutdown(c->on_shutdown_arg);
+        if (c->req && c->req->on_shutdown)
+            c->req->on_shutdown(c->req->on_shutdown_arg);
     }
     /* requests in flight get the shutdown timeout, then are cancelled */
     if (aw__wait_conns(srv, cfg->shutdown_ms)) {

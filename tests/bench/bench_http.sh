@@ -45,7 +45,9 @@ CONNS=${HTTP_CONNS:-64}
 DEPTH=${HTTP_DEPTH:-16}
 IDLE=${HTTP_IDLE:-10000}
 REPS=${HTTP_REPS:-2}
-read -r -a SERVERS <<<"${HTTP_SERVERS:-aweb nginx aiohttp}"
+# aweb: examples/hello --bare (its routes alone, as nginx and aiohttp serve
+# theirs); awebmw: examples/hello with its middleware set
+read -r -a SERVERS <<<"${HTTP_SERVERS:-aweb awebmw nginx aiohttp}"
 HELLO=$BUILD/examples/hello
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 CLK_TCK=$(getconf CLK_TCK)
@@ -200,7 +202,10 @@ start_servers() {
     write_confs
     for s in "${SERVERS[@]}"; do
         case $s in
-        aweb) start aweb "$HELLO" --listen "127.0.0.1:${PORT[aweb]}" --conf "$TMP/aweb.conf" ;;
+        aweb) start aweb "$HELLO" --bare --listen "127.0.0.1:${PORT[aweb]}" --conf "$TMP/aweb.conf" ;;
+        awebmw)
+            start awebmw "$HELLO" --listen "127.0.0.1:${PORT[awebmw]}" --conf "$TMP/aweb.conf"
+            ;;
         nginx)
             if [[ ! -x $NGINX ]]; then
                 echo "# nginx: not installed (Debian's nginx-light), skipped"
@@ -403,5 +408,7 @@ echo "# wrk $(wrk -v 2>&1 | awk 'NR == 1 { print $2 }'): -t1 -c$CONNS, ${WARMUP}
 [[ -n ${PID[aiohttp]:-} ]] &&
     echo "# aiohttp $("$PYTHON" -c 'import aiohttp; print(aiohttp.__version__)') on" \
         "$("$PYTHON" -V 2>&1) ($PYTHON), default asyncio loop, access_log None"
+echo "# aweb: examples/hello --bare (no middlewares); awebmw: examples/hello with its set" \
+    "(request id, error pages, security headers, CORS, compression)"
 echo "# idle: $IDLE connections, one request each, RSS delta / connections"
 ((failures == 0))

@@ -466,6 +466,15 @@ bench_http() {
             row "RSS bytes per idle keep-alive conn" "$a" "$p"
         fi
     done
+    section "http: hello with its middleware set vs nginx (the same runs)" nginx
+    for shape in ka pipe close; do
+        rate_row "${names[$shape]} req/s" "$(value "awebmw_${shape}_rps" "$h")" \
+            "$(value "nginx_${shape}_rps" "$h")"
+        row "${names[$shape]} CPU us/request" "$(value "awebmw_${shape}_cpu_us" "$h")" \
+            "$(value "nginx_${shape}_cpu_us" "$h")"
+    done
+    row "RSS bytes per idle keep-alive conn" "$(value awebmw_idle_rss_bytes "$h")" \
+        "$(value nginx_idle_rss_bytes "$h")"
     printf 'ratio: > 1 means aweb is better (aweb/peer for req/s, peer/aweb for the rest).\n'
     printf 'Latency: wrk samples without its coordinated-omission correction; pipelined: per batch.\n'
     printf 'CPU busy %% (server / other work on CPU 0 / CPU 1, wrk):'
