@@ -6,7 +6,8 @@
  *                       announced; the last 50 messages greet a newcomer
  *
  * Every message is JSON: {"type": "message"|"join"|"leave"|"info", "name",
- * "text", "time"}. Sends never wait for a client, so one that is slow or stuck
+ * "text", "time", "ts"}: time is the server's HH:MM:SS, ts the same moment in
+ * milliseconds since the epoch (the page shows it in the viewer's time zone). Sends never wait for a client, so one that is slow or stuck
  * delays nobody: past its outbound limit it is closed (1008) and the rest
  * carry on.
  *
@@ -41,12 +42,14 @@ static unsigned long guests;
 static char *event_json(const char *type, const char *name, const char *text)
 {
     char when[16];
-    time_t now = time(NULL);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
     struct tm tm;
-    localtime_r(&now, &tm);
+    localtime_r(&now.tv_sec, &tm);
     strftime(when, sizeof when, "%H:%M:%S", &tm);
-    json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "type", type, "name", name, "text", text,
-                          "time", when);
+    json_int_t ts = (json_int_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I}", "type", type, "name", name, "text", text,
+                          "time", when, "ts", ts);
     char *s = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     return s;

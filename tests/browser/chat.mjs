@@ -90,8 +90,8 @@ const overall = setTimeout(async () => {
     process.exit(1);
 }, TOTAL_MS);
 
-async function open(name) {
-    const context = await browser.newContext({ viewport: { width: 800, height: 500 } });
+async function open(name, viewport) {
+    const context = await browser.newContext({ viewport });
     const page = await context.newPage();
     page.setDefaultTimeout(STEP_MS);
     const u = { name, page, errors: [] };
@@ -160,8 +160,9 @@ async function main() {
         args: ARGS,
         timeout: 20000,
     });
-    const alice = await open('alice');
-    const bob = await open('bob');
+    // bob is on a phone-sized screen: the page must fit it
+    const alice = await open('alice', { width: 800, height: 500 });
+    const bob = await open('bob', { width: 360, height: 640 });
     for (const u of [alice, bob])
         if (!(await u.page.isDisabled('#text')) || !(await u.page.isDisabled('#send')))
             throw new Error(`${u.name}: #text and #send should be disabled before joining`);
@@ -182,8 +183,13 @@ async function main() {
     await sees(bob, 'bob', answer);
     const markup = await bob.page.$$eval('#log b', (b) => b.length);
     if (markup) throw new Error('message text was rendered as HTML');
-    const errors = users.flatMap((u) => u.errors.filter((e) => e.startsWith('uncaught')));
-    if (errors.length) throw new Error(`script errors on the page: ${errors.join('; ')}`);
+    const wide = await bob.page.evaluate(() => document.documentElement.scrollWidth);
+    if (wide > 360) throw new Error(`the page is ${wide} px wide on a 360 px screen`);
+    if (!(await bob.page.$eval('#name', (n) => n.readOnly)))
+        throw new Error('the name can still be edited after joining');
+    // no script errors and no failed loads (a favicon included)
+    const errors = users.flatMap((u) => u.errors);
+    if (errors.length) throw new Error(`errors on the page: ${errors.join('; ')}`);
 
     if (shot) await bob.page.screenshot({ path: shot, timeout: STEP_MS });
     await closeBrowser();
