@@ -236,6 +236,7 @@ struct aw_request {
     size_t body_pending; /* parsed body bytes at the head of the stream's buffer */
     int need_input;      /* the parser has all buffered bytes: wait for more */
     uint64_t body_read;
+    int64_t body_waited_ms; /* spent waiting for body bytes: see body_min_rate */
     int body_error;
     char *body; /* the whole body, once read whole */
     size_t body_len;

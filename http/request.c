@@ -282,6 +282,20 @@ static int aw__body_fail(aw_request *req, int code, int status)
     return code;
 }
 
+/* How long the next wait for body bytes may take: body_ms, and within the
+ * body's whole budget (body_ms plus a second per body_min_rate bytes, minus
+ * what was waited already). Only time spent waiting on the client counts, so
+ * a handler slow to read is never held against it. */
+static int64_t aw__body_wait_ms(const aw_request *r)
+{
+    const aw_config *cfg = r->srv->cfg;
+    if (!cfg->body_min_rate)
+        return cfg->body_ms;
+    int64_t budget = cfg->body_ms + (int64_t)(r->body_read * 1000 / cfg->body_min_rate) -
+                     r->body_waited_ms;
+    return budget < cfg->body_ms ? budget : cfg->body_ms;
+}
+
 ssize_t aw_request_read(aw_request *r, void *buf, size_t len)
 {
     aw_stream *s = r->conn->s;
@@ -319,7 +333,10 @@ ssize_t aw_request_read(aw_request *r, void *buf, size_t len)
         if (a > 0)
             a = aw_stream_peek(s, &p, 0);
         else if (r->need_input) {
-            a = aw_stream_peek(s, &p, r->srv->cfg->body_ms);
+            int64_t wait = aw__body_wait_ms(r);
+            uint64_t t0 = aw_now();
+            a = wait > 0 ? aw_stream_peek(s, &p, wait) : AW_ETIMEDOUT;
+            r->body_waited_ms += (int64_t)(aw_now() - t0);
             if (a == AW_ETIMEDOUT)
                 return aw__body_fail(r, AW_ETIMEDOUT, 408);
             if (a < 0)

@@ -43,6 +43,7 @@ static const aw__key aw__keys[] = {
     {"timeouts", "close", K_DURATION, F(close_ms), 1, DAY},
     {"timeouts", "header", K_DURATION, F(header_ms), 1, DAY},
     {"timeouts", "body", K_DURATION, F(body_ms), 1, DAY},
+    {"timeouts", "body_min_rate", K_SIZE, F(body_min_rate), 0, 1LL << 30},
     {"timeouts", "keepalive", K_DURATION, F(keepalive_ms), 0, DAY},
     {"timeouts", "lingering", K_DURATION, F(lingering_ms), 0, DAY},
     {"timeouts", "shutdown", K_DURATION, F(shutdown_ms), 0, DAY},
@@ -84,6 +85,7 @@ void aw_config_init(aw_config *c)
     c->close_ms = 5000;
     c->header_ms = 10000;
     c->body_ms = 60000;
+    c->body_min_rate = 500;
     c->keepalive_ms = 75000;
     c->lingering_ms = 10000;
     c->shutdown_ms = 60000;

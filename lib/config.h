@@ -39,6 +39,7 @@ typedef struct aw_config {
     int64_t connect_ms, dns_ms, handshake_ms, read_ms, write_ms, close_ms;
     int64_t header_ms;    /* a request's head must arrive within this: else 408 */
     int64_t body_ms;      /* each wait for request body bytes */
+    size_t body_min_rate; /* and all waits: body_ms plus 1 s per this many bytes (0: no bound) */
     int64_t keepalive_ms; /* an idle keep-alive connection is closed after this */
     int64_t lingering_ms; /* reading what a client still sends after an error */
     int64_t shutdown_ms;  /* graceful shutdown: in-flight requests get this long */

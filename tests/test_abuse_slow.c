@@ -2,8 +2,9 @@
  * process of its own, while a normal client keeps asking: the normal client
  * is answered within 100 ms all along, and the slow connections are cut at
  * the header timeout (a deadline for the whole head) and at the body timeout
- * (a deadline for each wait for body bytes). The timeouts are shortened
- * (2 s and 1 s) so that the whole run stays within a few seconds. */
+ * (a deadline for each wait for body bytes, and a minimum rate over all of
+ * them). The timeouts are shortened (2 s and 1 s) so that the whole run
+ * stays within a few seconds. */
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -210,5 +211,65 @@ Test(abuse_slow, slow_bodies_are_cut_at_the_body_timeout)
     cr_assert_lt(took, 4000, "the slow bodies were not cut at the body timeout");
     cr_assert_eq(tu_child_wait_connections(&c, 0, 2000), 0);
     assert_normal_client_unharmed(&p);
+    cr_assert_eq(tu_child_stop(&c), 0);
+}
+
+/* A slow POST that keeps each wait under the body timeout (a byte or so a
+ * second, where each wait may take 2 s) is still cut: all of a body's waits
+ * together may take `body` plus a second per body_min_rate bytes. */
+static void rate_bounded_body(aw_config *c)
+{
+    short_timeouts(c);
+    c->body_ms = 2000;
+    c->body_min_rate = 500;
+}
+
+Test(abuse_slow, slow_bodies_under_each_wait_are_cut_by_the_minimum_rate)
+{
+    tu_child c;
+    tu_child_start(&c, slow_app, rate_bounded_body, 0);
+    st_report rep;
+    prober p = {0};
+    size_t peak;
+    int64_t took = slow_attack(&c, "-B -s 8192", 200, &rep, &p, &peak);
+    /* slowhttptest's ticks (1 s, a few bytes) never trip a 2 s wait; the
+     * budget (2 s + 2 ms a byte) runs out after about 2 s of waiting */
+    cr_assert_geq(peak, 150, "the server saw only %zu connections", peak);
+    cr_assert(rep.all_closed, "slowhttptest's connections were not all closed by the server");
+    cr_assert_lt(took, 5000, "the slow bodies were not cut by the minimum rate");
+    cr_assert_eq(tu_child_wait_connections(&c, 0, 2000), 0);
+    assert_normal_client_unharmed(&p);
+    cr_assert_eq(tu_child_stop(&c), 0);
+}
+
+/* A client slower than one wait allows in total, but above the minimum rate,
+ * is not cut: 100 bytes every 300 ms for 1.5 s (waits of 400 ms each, and a
+ * budget of 400 ms + 10 ms a byte). */
+static void generous_rate(aw_config *c)
+{
+    short_timeouts(c);
+    c->body_ms = 400;
+    c->body_min_rate = 100;
+}
+
+Test(abuse_slow, a_body_above_the_minimum_rate_is_read_to_its_end)
+{
+    tu_child c;
+    tu_child_start(&c, slow_app, generous_rate, 0);
+    int fd = tu_connect(c.port);
+    tu_sends(fd, "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\nConnection: close\r\n\r\n");
+    char chunk[101];
+    memset(chunk, 'b', 100);
+    chunk[100] = 0;
+    for (int i = 0; i < 5; i++) {
+        usleep(300 * 1000);
+        tu_sends(fd, chunk);
+    }
+    char buf[1024];
+    int closed;
+    tu_recv_all(fd, buf, sizeof buf, 2000, &closed);
+    close(fd);
+    cr_assert_eq(tu_status(buf), 200, "%s", buf);
+    cr_assert(strstr(buf, "\r\n\r\n500"), "%s", buf);
     cr_assert_eq(tu_child_stop(&c), 0);
 }

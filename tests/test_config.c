@@ -33,6 +33,7 @@ Test(config, the_shipped_file_loads_and_equals_the_defaults)
     cr_assert_eq(c.client_max_size, 1 << 20);
     cr_assert_eq(c.header_ms, 10000);
     cr_assert_eq(c.body_ms, 60000);
+    cr_assert_eq(c.body_min_rate, 500);
     cr_assert_eq(c.write_ms, 60000);
     cr_assert_eq(c.keepalive_ms, 75000);
     cr_assert_eq(c.lingering_ms, 10000);
