@@ -12,7 +12,18 @@
 #include "httpserver.h"
 #include "testutil.h"
 
-TestSuite(chat_browser, .timeout = 90, .fini = tu_fini);
+/* the server started by the running test: killed if a failed assertion
+ * ends the test before chat_stop */
+static pid_t running;
+
+static void chat_fini(void)
+{
+    if (running > 0)
+        kill(running, SIGKILL);
+    tu_fini();
+}
+
+TestSuite(chat_browser, .timeout = 90, .fini = chat_fini);
 
 typedef struct chat_proc {
     FILE *out;
@@ -49,6 +60,7 @@ static chat_proc chat_start(void)
     char line[256];
     cr_assert_not_null(fgets(line, sizeof line, c.out));
     c.pid = atoi(line);
+    running = c.pid;
     cr_assert_not_null(fgets(line, sizeof line, c.out), "%s/examples/chat printed nothing", build);
     const char *colon = strrchr(line, ':');
     cr_assert(strstr(line, "listening on http://127.0.0.1:") && colon, "%s", line);
@@ -61,6 +73,7 @@ static chat_proc chat_start(void)
 static void chat_stop(chat_proc *c)
 {
     kill(c->pid, SIGTERM);
+    running = 0;
     int st = pclose(c->out);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the chat server exited with %d", st);
 }

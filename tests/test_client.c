@@ -665,8 +665,10 @@ static void py_start(pyserver *p)
     fclose(f);
     for (int attempt = 0; attempt < 5; attempt++) {
         p->port = 20000 + (getpid() * 7 + attempt * 131) % 30000;
+        pid_t parent = getpid();
         p->pid = fork();
         if (!p->pid) {
+            tu_die_with_parent(parent);
             char port[16];
             snprintf(port, sizeof port, "%d", p->port);
             int null = open("/dev/null", O_WRONLY);

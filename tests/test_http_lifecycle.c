@@ -278,8 +278,10 @@ static proc spawn_server(const char *const *args, int want_listening)
     cr_assert_eq(pipe(o), 0);
     cr_assert_eq(pipe(e), 0);
     fflush(NULL);
+    pid_t parent = getpid();
     proc p = {.pid = fork()};
     if (p.pid == 0) {
+        tu_die_with_parent(parent);
         dup2(o[1], 1);
         dup2(e[1], 2);
         close(o[0]);

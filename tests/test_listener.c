@@ -153,8 +153,10 @@ Test(listener, running_out_of_descriptors_is_survived)
 {
     int pipefd[2];
     cr_assert_eq(pipe(pipefd), 0);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {
+        tu_die_with_parent(parent);
         /* keep the expected "accept failed" lines out of the test log */
         int log = open("/tmp/aweb-emfile.log", O_WRONLY | O_CREAT | O_TRUNC, 0644);
         dup2(log, 2);

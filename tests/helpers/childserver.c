@@ -77,10 +77,13 @@ void tu_child_start(tu_child *c, aw_app *(*make_app)(void), void (*tweak)(aw_con
     cr_assert_neq(c->sh, MAP_FAILED);
     memset((void *)c->sh, 0, sizeof *c->sh);
     fflush(NULL);
+    pid_t parent = getpid();
     c->pid = fork();
     cr_assert_neq(c->pid, -1);
-    if (c->pid == 0)
+    if (c->pid == 0) {
+        tu_die_with_parent(parent); /* a failed test skips tu_child_stop */
         tu_child_run(c->sh, make_app, tweak, nofile);
+    }
     int64_t end = tu_ms() + 5000;
     while (!c->sh->ready && tu_ms() < end)
         usleep(1000);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,14 +55,23 @@ int tu_open_fds(void)
     return n - 1; /* the directory's own descriptor */
 }
 
+void tu_die_with_parent(pid_t parent)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) /* it ended before prctl */
+        _exit(1);
+}
+
 int tu_run_child(int (*fn)(void *), void *arg, char *out, size_t cap, int64_t timeout_ms)
 {
     int p[2];
     cr_assert_eq(pipe(p), 0);
     fflush(NULL);
+    pid_t parent = getpid();
     pid_t pid = fork();
     cr_assert_neq(pid, -1);
     if (pid == 0) {
+        tu_die_with_parent(parent);
         close(p[0]);
         dup2(p[1], 2);
         close(p[1]);

@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "aweb.h"
 
@@ -16,6 +17,11 @@ size_t tu_rss(void);
 
 /* Number of open file descriptors of this process. */
 int tu_open_fds(void);
+
+/* In a child just forked from the test (parent: the test's pid before the
+ * fork): it is killed when the test's process ends, so a failed assertion
+ * never leaves a server running behind it. */
+void tu_die_with_parent(pid_t parent);
 
 /* Runs fn(arg) in a forked child with stderr captured: returns the child's
  * wait status and stores up to cap-1 bytes of its stderr, NUL-terminated, in
