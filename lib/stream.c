@@ -1,6 +1,7 @@
-/* Streams over libuv: buffered reading with back-pressure, writes handed
- * straight to the kernel, sendfile, shutdown and close. TLS hooks in through
- * tls.c; making streams is listener.c's and connect.c's business. */
+/* Streams over libuv: making and closing them, buffered reading with
+ * back-pressure, addresses and options. Writing is stream_write.c's; TLS
+ * hooks in through tls.c; making streams is listener.c's and connect.c's
+ * business. */
 #include "stream.h"
 
 #include <errno.h>
@@ -64,24 +65,12 @@ aw_stream *aw__stream_new(aw__rt *rt, int pipe)
     return s;
 }
 
-static void aw__stream_free(aw_stream *s)
+void aw__stream_free(aw_stream *s)
 {
     aw__buf_put(aw__rt_get(), s->in);
     if (s->tls)
         aw__tls_free(s->tls);
     free(s);
-}
-
-/* A task entering a call on s holds it: an abort from elsewhere then leaves
- * the freeing to the last task out. */
-static inline void aw__enter(aw_stream *s) { s->users++; }
-
-static int aw__leave(aw_stream *s, int rc)
-{
-    if (--s->users == 0 && (s->flags & (AW__SF_FREE | AW__SF_CLOSED)) ==
-                               (AW__SF_FREE | AW__SF_CLOSED) && !s->closer)
-        aw__stream_free(s);
-    return rc;
 }
 
 static void aw__close_cb(uv_handle_t *h)
@@ -100,7 +89,7 @@ static void aw__close_cb(uv_handle_t *h)
 
 /* Closes the handle (once); pending writes complete with UV_ECANCELED and a
  * waiting reader is woken with `why`. */
-static void aw__stream_break(aw_stream *s, int why)
+void aw__stream_break(aw_stream *s, int why)
 {
     if (!s->rerr)
         s->rerr = why;
@@ -122,8 +111,6 @@ uint64_t aw__stream_deadline(aw_stream *s, int64_t timeout_ms, int64_t dflt, int
     (void)s;
     return aw__op_deadline(aw__rt_get(), timeout_ms, dflt > 0 ? dflt : builtin);
 }
-
-#define AW__DEADLINE(s, ms, field, builtin) aw__stream_deadline((s), (ms), (s)->o->field, (builtin))
 
 /* --- the input buffer ---------------------------------------------------- */
 
@@ -300,12 +287,12 @@ size_t aw_stream_buffered(const aw_stream *s) { return s->in_end - s->in_start; 
 
 ssize_t aw_stream_peek(aw_stream *s, const char **data, int64_t timeout_ms)
 {
-    aw__enter(s);
+    aw__stream_enter(s);
     int rc = aw__wait_input(s, AW__DEADLINE(s, timeout_ms, read_timeout_ms, AW__READ_MS));
     if (rc)
-        return aw__leave(s, rc);
+        return aw__stream_leave(s, rc);
     *data = s->in + s->in_start;
-    return aw__leave(s, (int)(s->in_end - s->in_start));
+    return aw__stream_leave(s, (int)(s->in_end - s->in_start));
 }
 
 void aw_stream_consume(aw_stream *s, size_t n)
@@ -327,28 +314,28 @@ ssize_t aw_stream_read(aw_stream *s, void *buf, size_t len, int64_t timeout_ms)
         if (n)
             return n;
     }
-    aw__enter(s);
+    aw__stream_enter(s);
     ssize_t n = aw_stream_peek(s, &p, timeout_ms);
     if (n < 0)
-        return aw__leave(s, (int)n);
+        return aw__stream_leave(s, (int)n);
     if ((size_t)n > len)
         n = (ssize_t)len;
     memcpy(buf, p, (size_t)n);
     aw_stream_consume(s, (size_t)n);
-    return aw__leave(s, (int)n);
+    return aw__stream_leave(s, (int)n);
 }
 
 int aw_stream_read_exactly(aw_stream *s, void *buf, size_t len, int64_t timeout_ms)
 {
     size_t got = 0;
-    aw__enter(s);
+    aw__stream_enter(s);
     while (got < len) {
         ssize_t n = aw_stream_read(s, (char *)buf + got, len - got, timeout_ms);
         if (n < 0)
-            return aw__leave(s, (int)n);
+            return aw__stream_leave(s, (int)n);
         got += (size_t)n;
     }
-    return aw__leave(s, 0);
+    return aw__stream_leave(s, 0);
 }
 
 ssize_t aw_stream_read_until(aw_stream *s, const void *delim, size_t dlen, void *buf, size_t max,
@@ -358,12 +345,12 @@ ssize_t aw_stream_read_until(aw_stream *s, const void *delim, size_t dlen, void 
     size_t got = 0;
     if (!dlen)
         return AW_EINVAL;
-    aw__enter(s);
+    aw__stream_enter(s);
     while (got < max) {
         const char *p;
         ssize_t n = aw_stream_peek(s, &p, timeout_ms);
         if (n < 0)
-            return aw__leave(s, (int)n);
+            return aw__stream_leave(s, (int)n);
         size_t chunk = (size_t)n < max - got ? (size_t)n : max - got;
         memcpy(out + got, p, chunk);
         /* the delimiter may straddle what was copied before */
@@ -373,13 +360,13 @@ ssize_t aw_stream_read_until(aw_stream *s, const void *delim, size_t dlen, void 
             if (memcmp(out + i, delim, dlen) == 0) {
                 size_t take = i + dlen - got;
                 aw_stream_consume(s, take);
-                return aw__leave(s, (int)(i + dlen));
+                return aw__stream_leave(s, (int)(i + dlen));
             }
         }
         aw_stream_consume(s, chunk);
         got = end;
     }
-    return aw__leave(s, AW_EMSGSIZE);
+    return aw__stream_leave(s, AW_EMSGSIZE);
 }
 
 int aw_stream_read_error(const aw_stream *s) { return s->rerr; }
@@ -390,350 +377,6 @@ void aw_stream_interrupt_read(aw_stream *s)
         s->intr = 1;
         aw__wake(s->reader, 0);
     }
-}
-
-/* --- writing ------------------------------------------------------------- */
-
-typedef struct aw__wreq {
-    uv_write_t req;
-    aw_task *task;
-    int status;
-    int done;
-} aw__wreq;
-
-static void aw__write_cb(uv_write_t *req, int status)
-{
-    aw__wreq *w = (aw__wreq *)req;
-    w->status = status;
-    w->done = 1;
-    aw__wake(w->task, 0);
-}
-
-/* Hands bufs to the kernel: a direct write first, the rest through uv_write
- * while the task waits. Modifies bufs. A timeout or cancellation breaks the
- * stream off, since the peer has been sent part of the data. */
-int aw__stream_write_raw(aw_stream *s, uv_buf_t *bufs, unsigned n, uint64_t deadline)
-{
-    aw_task *t = aw__current();
-    if (s->werr)
-        return s->werr;
-    int rc = uv_try_write(&s->u.s, bufs, n);
-    if (rc < 0 && rc != UV_EAGAIN) {
-        s->werr = rc;
-        return rc;
-    }
-    size_t done = rc > 0 ? (size_t)rc : 0;
-    while (n && done >= bufs->len) {
-        done -= bufs->len;
-        bufs++;
-        n--;
-    }
-    if (!n)
-        return 0;
-    bufs->base += done;
-    bufs->len -= done;
-    aw__wreq w = {.task = t};
-    rc = uv_write(&w.req, &s->u.s, bufs, n, aw__write_cb);
-    if (rc) {
-        s->werr = rc;
-        return rc;
-    }
-    rc = aw__wait(t, deadline, 1);
-    if (!w.done) {
-        aw__stream_break(s, rc);
-        while (!w.done)
-            aw__wait(t, AW__NO_DEADLINE, 0);
-        return rc;
-    }
-    if (w.status < 0) {
-        if (!s->werr)
-            s->werr = w.status;
-        return w.status;
-    }
-    return 0;
-}
-
-int aw_stream_writev(aw_stream *s, const aw_iovec *iov, size_t n, int64_t timeout_ms)
-{
-    if (!aw__current())
-        return AW_ENOTASK;
-    if (s->flags & AW__SF_WRITING)
-        return AW_EBUSY;
-    if (s->flags & AW__SF_SHUT)
-        return AW_EPIPE;
-    uint64_t deadline = AW__DEADLINE(s, timeout_ms, write_timeout_ms, AW__WRITE_MS);
-    aw__enter(s);
-    int rc = aw__timed_out(aw__current(), AW__NO_DEADLINE);
-    if (rc)
-        return aw__leave(s, rc);
-    s->flags |= AW__SF_WRITING;
-    if (s->tls)
-        rc = aw__tls_write(s, iov, n, deadline);
-    else {
-        uv_buf_t small[16], *bufs = n <= 16 ? small : malloc(n * sizeof *bufs);
-        if (!bufs)
-            rc = AW_ENOMEM;
-        else {
-            memcpy(bufs, iov, n * sizeof *bufs);
-            rc = aw__stream_write_raw(s, bufs, (unsigned)n, deadline);
-            if (bufs != small)
-                free(bufs);
-        }
-    }
-    s->flags &= ~AW__SF_WRITING;
-    return aw__leave(s, rc);
-}
-
-/* --- writes that never wait ---------------------------------------------- */
-
-typedef struct aw__qwrite {
-    uv_write_t req;
-    aw_stream *s;
-    char data[];
-} aw__qwrite;
-
-static void aw__qwrite_cb(uv_write_t *req, int status)
-{
-    aw__qwrite *q = (aw__qwrite *)req;
-    aw_stream *s = q->s;
-    if (status < 0 && !s->werr && status != UV_ECANCELED)
-        s->werr = status;
-    free(q);
-    if (s->drainer && !s->u.s.write_queue_size)
-        aw__wake(s->drainer, 0);
-}
-
-/* Queues a copy of what the kernel did not take (plain bytes, or TLS records
- * already encrypted): one try-write of every piece, then one copy of the
- * rest, so a small message in pieces still leaves in one segment. */
-static void aw__stream_queue_copyv(aw_stream *s, const aw_iovec *v, size_t n)
-{
-    if (s->werr || (s->flags & AW__SF_CLOSING))
-        return;
-    size_t total = 0, skip = 0;
-    for (size_t i = 0; i < n; i++)
-        total += v[i].len;
-    if (!total)
-        return;
-    if (!s->u.s.write_queue_size) {
-        uv_buf_t b[8];
-        size_t nb = n < 8 ? n : 8;
-        for (size_t i = 0; i < nb; i++)
-            b[i] = uv_buf_init((char *)v[i].base, (unsigned)v[i].len);
-        int rc = uv_try_write(&s->u.s, b, (unsigned)nb);
-        if (rc < 0 && rc != UV_EAGAIN) {
-            s->werr = rc;
-            return;
-        }
-        if (rc > 0)
-            skip = (size_t)rc;
-        if (skip == total)
-            return;
-    }
-    aw__qwrite *q = malloc(sizeof *q + (total - skip));
-    if (!q) {
-        s->werr = AW_ENOMEM;
-        return;
-    }
-    q->s = s;
-    char *d = q->data;
-    for (size_t i = 0; i < n; i++) {
-        size_t l = v[i].len;
-        const char *b = v[i].base;
-        if (skip >= l) {
-            skip -= l;
-            continue;
-        }
-        memcpy(d, b + skip, l - skip);
-        d += l - skip;
-        skip = 0;
-    }
-    uv_buf_t b = uv_buf_init(q->data, (unsigned)(d - q->data));
-    int rc = uv_write(&q->req, &s->u.s, &b, 1, aw__qwrite_cb);
-    if (rc) {
-        s->werr = rc;
-        free(q);
-    }
-}
-
-void aw__stream_queue_copy(aw_stream *s, const char *data, size_t len)
-{
-    aw_iovec v = {data, len};
-    aw__stream_queue_copyv(s, &v, 1);
-}
-
-int aw_stream_send_async(aw_stream *s, const void *data, size_t len)
-{
-    aw_iovec v = {data, len};
-    return aw_stream_sendv_async(s, &v, 1);
-}
-
-static int aw__tls_sendv_async(aw_stream *s, const aw_iovec *v, size_t n);
-
-int aw_stream_sendv_async(aw_stream *s, const aw_iovec *v, size_t n)
-{
-    if (s->werr)
-        return s->werr;
-    if (s->flags & (AW__SF_SHUT | AW__SF_CLOSING))
-        return AW_EPIPE;
-    if (!s->tls) {
-        /* try-write takes at most 8 pieces; more go through in groups */
-        for (size_t i = 0; i < n && !s->werr; i += 8)
-            aw__stream_queue_copyv(s, v + i, n - i < 8 ? n - i : 8);
-        return s->werr;
-    }
-    return aw__tls_sendv_async(s, v, n);
-}
-
-/* TLS: small pieces are gathered so they share one record. Not inlined: its
- * 4 KiB buffer would otherwise make every plain send touch a second stack
- * page (what an idle WebSocket's task keeps resident). */
-static __attribute__((noinline)) int aw__tls_sendv_async(aw_stream *s, const aw_iovec *v,
-                                                         size_t n)
-{
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++)
-        total += v[i].len;
-    if (n > 1 && total <= 4096) {
-        char one[4096], *d = one;
-        for (size_t i = 0; i < n; i++) {
-            memcpy(d, v[i].base, v[i].len);
-            d += v[i].len;
-        }
-        return aw__tls_send_async(s, one, total);
-    }
-    for (size_t i = 0; i < n && !s->werr; i++)
-        if (v[i].len && aw__tls_send_async(s, v[i].base, v[i].len))
-            break;
-    return s->werr;
-}
-
-size_t aw_stream_queued(const aw_stream *s) { return s->u.s.write_queue_size; }
-
-int aw_stream_drain(aw_stream *s, int64_t timeout_ms)
-{
-    aw_task *t = aw__current();
-    if (!t)
-        return AW_ENOTASK;
-    uint64_t deadline = AW__DEADLINE(s, timeout_ms, write_timeout_ms, AW__WRITE_MS);
-    aw__enter(s);
-    int rc = 0;
-    while (!rc && s->u.s.write_queue_size && !s->werr && !(s->flags & AW__SF_CLOSING)) {
-        s->drainer = t;
-        rc = aw__wait(t, deadline, 1);
-        s->drainer = NULL;
-    }
-    return aw__leave(s, rc ? rc : s->werr);
-}
-
-int aw_stream_write(aw_stream *s, const void *buf, size_t len, int64_t timeout_ms)
-{
-    aw_iovec v = {buf, len};
-    return aw_stream_writev(s, &v, 1, timeout_ms);
-}
-
-int aw_stream_sendfile(aw_stream *s, int fd, int64_t offset, size_t len, int64_t timeout_ms)
-{
-    aw__rt *rt = aw__rt_get();
-    if (!aw__current())
-        return AW_ENOTASK;
-    if (s->flags & AW__SF_WRITING)
-        return AW_EBUSY;
-    int rc = 0;
-    char *buf = NULL;
-    off_t off = offset;
-    aw__enter(s);
-    s->flags |= AW__SF_WRITING;
-    while (len && !rc) {
-        if ((rc = s->werr))
-            break;
-        if (!s->tls && !s->u.s.write_queue_size) {
-            ssize_t n = sendfile(aw_stream_fd(s), fd, &off, len < (1u << 30) ? len : (1u << 30));
-            if (n > 0) {
-                len -= (size_t)n;
-                continue;
-            }
-            if (n == 0) {
-                rc = AW_EOF; /* the file is shorter than asked */
-                break;
-            }
-            if (errno != EAGAIN && errno != EINTR) {
-                rc = -errno;
-                break;
-            }
-        }
-        /* The socket is full (or TLS must see the bytes): one chunk through
-         * the buffered path, which waits until the socket takes it. */
-        if (!buf && !(buf = aw__buf_get(rt))) {
-            rc = AW_ENOMEM;
-            break;
-        }
-        ssize_t n = pread(fd, buf, len < AW__BUF_SIZE ? len : AW__BUF_SIZE, off);
-        if (n <= 0) {
-            rc = n == 0 ? AW_EOF : -errno;
-            break;
-        }
-        uint64_t deadline = AW__DEADLINE(s, timeout_ms, write_timeout_ms, AW__WRITE_MS);
-        if (s->tls) {
-            aw_iovec v = {buf, (size_t)n};
-            rc = aw__tls_write(s, &v, 1, deadline);
-        } else {
-            uv_buf_t b = uv_buf_init(buf, (unsigned)n);
-            rc = aw__stream_write_raw(s, &b, 1, deadline);
-        }
-        off += n;
-        len -= (size_t)n;
-    }
-    aw__buf_put(rt, buf);
-    s->flags &= ~AW__SF_WRITING;
-    return aw__leave(s, rc);
-}
-
-typedef struct aw__shutreq {
-    uv_shutdown_t req;
-    aw_task *task;
-    int status, done;
-} aw__shutreq;
-
-static void aw__shutdown_cb(uv_shutdown_t *req, int status)
-{
-    aw__shutreq *r = (aw__shutreq *)req;
-    r->status = status;
-    r->done = 1;
-    aw__wake(r->task, 0);
-}
-
-static int aw__shutdown(aw_stream *s, aw_task *t, int64_t timeout_ms)
-{
-    uint64_t deadline = AW__DEADLINE(s, timeout_ms, close_timeout_ms, AW__CLOSE_MS);
-    int rc = 0;
-    if (s->tls && (rc = aw__tls_close_notify(s, deadline)) < 0)
-        return rc;
-    if (s->werr)
-        return s->werr;
-    aw__shutreq r = {.task = t};
-    if ((rc = uv_shutdown(&r.req, &s->u.s, aw__shutdown_cb)))
-        return rc;
-    s->flags |= AW__SF_SHUT;
-    rc = aw__wait(t, deadline, 1);
-    if (!r.done) {
-        aw__stream_break(s, rc);
-        while (!r.done)
-            aw__wait(t, AW__NO_DEADLINE, 0);
-        return rc;
-    }
-    return r.status;
-}
-
-int aw_stream_shutdown(aw_stream *s, int64_t timeout_ms)
-{
-    aw_task *t = aw__current();
-    if (!t)
-        return AW_ENOTASK;
-    if (s->flags & AW__SF_SHUT)
-        return 0;
-    aw__enter(s);
-    return aw__leave(s, aw__shutdown(s, t, timeout_ms));
 }
 
 /* --- closing ------------------------------------------------------------- */
@@ -791,7 +434,7 @@ int aw_stream_start_tls(aw_stream *s, aw_tls_ctx *ctx, const char *server_name,
     int rc = aw__tls_attach(s, ctx, server_name);
     if (rc)
         return rc;
-    aw__enter(s);
+    aw__stream_enter(s);
     /* bytes already buffered are ciphertext the TLS layer must see first */
     if (s->in_end > s->in_start) {
         char *in = s->in;
@@ -802,7 +445,7 @@ int aw_stream_start_tls(aw_stream *s, aw_tls_ctx *ctx, const char *server_name,
         aw__buf_put(aw__rt_get(), in);
     }
     rc = aw__tls_handshake(s, AW__DEADLINE(s, timeout_ms, handshake_timeout_ms, AW__HANDSHAKE_MS));
-    return aw__leave(s, rc);
+    return aw__stream_leave(s, rc);
 }
 
 int aw_stream_is_tls(const aw_stream *s) { return s->tls != NULL; }

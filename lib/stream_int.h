@@ -65,7 +65,26 @@ void aw__stream_start_reading(aw_stream *s);
 void aw__stream_input_ready(aw_stream *s);
 int aw__stream_write_raw(aw_stream *s, uv_buf_t *bufs, unsigned n, uint64_t deadline);
 void aw__stream_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void aw__stream_free(aw_stream *s);
+/* Closes the handle (once); pending writes complete with UV_ECANCELED and a
+ * waiting reader is woken with `why`. */
+void aw__stream_break(aw_stream *s, int why);
+
+/* A task entering a call on s holds it: an abort from elsewhere then leaves
+ * the freeing to the last task out. */
+static inline void aw__stream_enter(aw_stream *s) { s->users++; }
+
+static inline int aw__stream_leave(aw_stream *s, int rc)
+{
+    if (--s->users == 0 && (s->flags & (AW__SF_FREE | AW__SF_CLOSED)) ==
+                               (AW__SF_FREE | AW__SF_CLOSED) && !s->closer)
+        aw__stream_free(s);
+    return rc;
+}
 uint64_t aw__stream_deadline(aw_stream *s, int64_t timeout_ms, int64_t dflt, int64_t builtin);
+/* The deadline of a call on s: its own timeout, else the stream's option
+ * `field`, else the built-in default; capped by the task's timeout scope. */
+#define AW__DEADLINE(s, ms, field, builtin) aw__stream_deadline((s), (ms), (s)->o->field, (builtin))
 char *aw__stream_in_space(aw_stream *s, size_t *len);
 void aw__stream_in_release(aw_stream *s);
 
