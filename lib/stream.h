@@ -101,6 +101,11 @@ int aw_stream_drain(aw_stream *s, int64_t timeout_ms);
 /* Sends len bytes of the file fd from offset: sendfile(2) on plain TCP and
  * Unix streams, read and write under TLS. Returns 0 or an error. */
 int aw_stream_sendfile(aw_stream *s, int fd, int64_t offset, size_t len, int64_t timeout_ms);
+/* The same after hlen bytes of head (a response's head, say), which share the
+ * file's first segment: on plain TCP the head goes out with MSG_MORE and the
+ * file's last bytes push both, as TCP_CORK would, without the two calls. */
+int aw_stream_sendfile_after(aw_stream *s, const void *head, size_t hlen, int fd, int64_t offset,
+                             size_t len, int64_t timeout_ms);
 
 /* Half-close: no more writes (TLS sends close_notify first); reading goes on. */
 int aw_stream_shutdown(aw_stream *s, int64_t timeout_ms);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "buf_int.h"
@@ -256,16 +257,41 @@ int aw_stream_write(aw_stream *s, const void *buf, size_t len, int64_t timeout_m
 
 int aw_stream_sendfile(aw_stream *s, int fd, int64_t offset, size_t len, int64_t timeout_ms)
 {
+    return aw_stream_sendfile_after(s, NULL, 0, fd, offset, len, timeout_ms);
+}
+
+int aw_stream_sendfile_after(aw_stream *s, const void *head, size_t hlen, int fd, int64_t offset,
+                             size_t len, int64_t timeout_ms)
+{
     aw__rt *rt = aw__rt_get();
     if (!aw__current())
         return AW_ENOTASK;
     if (s->flags & AW__SF_WRITING)
         return AW_EBUSY;
     int rc = 0;
+    if (hlen && (s->tls || (s->flags & AW__SF_PIPE) || s->u.s.write_queue_size || !len)) {
+        /* (TLS writes records, a pipe may not be a socket, and queued
+         * bytes must go first) */
+        if ((rc = aw_stream_write(s, head, hlen, timeout_ms)))
+            return rc;
+        hlen = 0;
+    }
     char *buf = NULL;
     off_t off = offset;
     aw__stream_enter(s);
     s->flags |= AW__SF_WRITING;
+    if (hlen && !(rc = s->werr)) {
+        ssize_t n = send(aw_stream_fd(s), head, hlen, MSG_MORE | MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n < 0 && errno != EAGAIN && errno != EINTR)
+            rc = -errno;
+        else if ((size_t)(n > 0 ? n : 0) < hlen) {
+            /* the socket is full: the rest of the head waits its turn */
+            size_t done = n > 0 ? (size_t)n : 0;
+            uv_buf_t b = uv_buf_init((char *)head + done, (unsigned)(hlen - done));
+            rc = aw__stream_write_raw(
+                s, &b, 1, AW__DEADLINE(s, timeout_ms, write_timeout_ms, AW__WRITE_MS));
+        }
+    }
     while (len && !rc) {
         if ((rc = s->werr))
             break;

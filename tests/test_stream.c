@@ -2,6 +2,7 @@
  * cancellation, back-pressure. The echo server runs on a loop of its own in a
  * second thread, so both cores work. */
 #include <openssl/evp.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,6 +221,120 @@ Test(stream, echo_moves_1_gib_over_tls_with_matching_sha256)
     tu_run(echo_main, &ec);
     aw_tls_ctx_free(stls);
     aw_tls_ctx_free(ctls);
+}
+
+/* --- sendfile, with and without a head ----------------------------------- */
+
+#define SF_FILE (4u << 20)
+#define SF_FILLER (1u << 20)
+
+typedef struct sf_case {
+    server *sv;
+    aw_tls_ctx *client_tls;
+    char path[64]; /* the file the server sends */
+    unsigned char want[32];
+    uint64_t want_len;
+} sf_case;
+
+static char sf_path[64];
+
+/* The server: a head and the file, three times, each time in another state
+ * of the socket (the client does not read at first): empty, full, and with
+ * bytes queued by a send that never waits. */
+static int sendfile_handler(aw_stream *s, void *arg)
+{
+    (void)arg;
+    int fd = open(sf_path, O_RDONLY);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(aw_stream_sendfile_after(s, "head one\n", 9, fd, 0, SF_FILE, AW_DEFAULT), 0);
+    cr_assert_eq(aw_stream_sendfile_after(s, "head two\n", 9, fd, 0, SF_FILE, AW_DEFAULT), 0);
+    char *filler = malloc(SF_FILLER);
+    memset(filler, 'f', SF_FILLER);
+    cr_assert_eq(aw_stream_send_async(s, filler, SF_FILLER), 0);
+    free(filler);
+    cr_assert_eq(aw_stream_sendfile_after(s, "head three\n", 11, fd, 0, SF_FILE, AW_DEFAULT), 0);
+    cr_assert_eq(aw_stream_sendfile(s, fd, 1000, 24, AW_DEFAULT), 0); /* no head, a slice */
+    close(fd);
+    return 0;
+}
+
+static int sendfile_main(void *arg)
+{
+    sf_case *sc = arg;
+    client c = {0};
+    aw_connect_opts co = {.tls = sc->client_tls, .server_name = "localhost"};
+    int rc = sc->sv->path ? aw_open_unix(sc->sv->path, &co, &c.s)
+                          : aw_open_connection("127.0.0.1", sc->sv->port, &co, &c.s);
+    cr_assert_eq(rc, 0, "connect: %s (%s)", aw_strerror(rc), aw_last_error());
+    aw_sleep(300); /* the server's sends fill the socket meanwhile */
+    cr_assert_eq(client_reader(&c), 0, "reader: %s", aw_strerror(c.rrc));
+    aw_stream_close(c.s);
+    server_join(sc->sv);
+    cr_assert_eq(c.got, sc->want_len, "received %llu bytes", (unsigned long long)c.got);
+    cr_assert_arr_eq(c.received, sc->want, 32, "the bytes received differ from those sent");
+    return 0;
+}
+
+/* Writes the file and the SHA-256 of everything the handler sends. */
+static void sendfile_setup(sf_case *sc)
+{
+    snprintf(sf_path, sizeof sf_path, "/tmp/aweb-sendfile-%d.bin", getpid());
+    char *data = malloc(SF_FILE), *filler = malloc(SF_FILLER);
+    uint64_t state = 0x2545f4914f6cdd1dull;
+    fill(data, SF_FILE, &state);
+    memset(filler, 'f', SF_FILLER);
+    FILE *f = fopen(sf_path, "w");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(data, 1, SF_FILE, f), SF_FILE);
+    fclose(f);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    EVP_DigestUpdate(md, "head one\n", 9);
+    EVP_DigestUpdate(md, data, SF_FILE);
+    EVP_DigestUpdate(md, "head two\n", 9);
+    EVP_DigestUpdate(md, data, SF_FILE);
+    EVP_DigestUpdate(md, filler, SF_FILLER);
+    EVP_DigestUpdate(md, "head three\n", 11);
+    EVP_DigestUpdate(md, data, SF_FILE);
+    EVP_DigestUpdate(md, data + 1000, 24);
+    EVP_DigestFinal_ex(md, sc->want, NULL);
+    EVP_MD_CTX_free(md);
+    sc->want_len = 9 + 9 + 11 + 3ull * SF_FILE + SF_FILLER + 24;
+    free(data);
+    free(filler);
+}
+
+Test(stream, sendfile_after_a_head_arrives_whole_over_tcp_unix_and_tls)
+{
+    sf_case sc = {0};
+    sendfile_setup(&sc);
+    /* TCP */
+    server sv = {.handler = sendfile_handler, .connections = 1};
+    server_start(&sv);
+    sc.sv = &sv;
+    tu_run(sendfile_main, &sc);
+    /* a Unix socket */
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/aweb-test-sf-%d.sock", getpid());
+    server su = {.handler = sendfile_handler, .connections = 1, .path = path};
+    server_start(&su);
+    sc.sv = &su;
+    tu_run(sendfile_main, &sc);
+    /* TLS: read and write underneath */
+    const tu_certs *c = tu_certs_get();
+    aw_tls_ctx *stls, *ctls;
+    aw_tls_opts so = {.cert_file = c->server_cert, .key_file = c->server_key};
+    cr_assert_eq(aw_tls_server_ctx_new(&so, &stls), 0, "%s", aw_last_error());
+    aw_tls_opts co = {.ca_file = c->ca};
+    cr_assert_eq(aw_tls_client_ctx_new(&co, &ctls), 0, "%s", aw_last_error());
+    server st = {.handler = sendfile_handler, .connections = 1, .tls = stls};
+    server_start(&st);
+    sc.sv = &st;
+    sc.client_tls = ctls;
+    tu_run(sendfile_main, &sc);
+    aw_tls_ctx_free(stls);
+    aw_tls_ctx_free(ctls);
+    unlink(sf_path);
 }
 
 /* --- a raw peer on the loop: accepts and then does what a test says ------ */
