@@ -76,53 +76,9 @@ fi
 # --- servers ---------------------------------------------------------------------
 
 # TMP, PID, PORT, MEASURED, STARTED, cleanup on exit, listening, free_port
+CLEAN_EXIT='@(hello|fetch)' # the aweb examples
 # shellcheck source=servers.sh
 . "$HERE/servers.sh"
-
-# start NAME PIN CMD...: starts CMD (stdout and stderr in $TMP/NAME.*) on the
-# CPU PIN names (0 or 1).
-start() {
-    local name=$1 pin=$2 cpu=()
-    shift 2
-    if ((${#PIN0[@]})); then cpu=(taskset -c "$pin"); fi
-    "${cpu[@]}" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" </dev/null &
-    PID[$name]=$!
-    STARTED+=($!)
-}
-
-# ready NAME: waits (10 s at most) until NAME listens on its port; dies with
-# the server's stderr if it does not.
-ready() {
-    local name=$1
-    for _ in {1..200}; do
-        kill -0 "${PID[$name]}" 2>/dev/null || break
-        listening "${PORT[$name]}" && return 0
-        sleep 0.05
-    done
-    sed 's/^/  /' "$TMP/$name.err" "$TMP/$name.out" >&2
-    die "$name did not start"
-}
-
-# stop NAME: SIGTERM, SIGKILL after 10 s; an aweb example must exit 0.
-stop() {
-    local name=$1 pid=${PID[$1]} rc=0 p keep=()
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in {1..200}; do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || rc=$?
-    for p in "${STARTED[@]}"; do
-        [[ $p == "$pid" ]] || keep+=("$p")
-    done
-    STARTED=("${keep[@]}")
-    if [[ $name != nginx && $rc != 0 ]]; then
-        echo "bench_client.sh: $name exited with status $rc after SIGTERM:" >&2
-        sed 's/^/  /' "$TMP/$name.err" >&2
-        failures=$((failures + 1))
-    fi
-}
 
 start_nginx() {
     PORT[nginx]=$(free_port)
@@ -156,8 +112,9 @@ http {
     }
 }
 EOF
-    start nginx 1 "$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/error.log"
-    ready nginx
+    PIN_SERVER=("${PIN1[@]}")
+    start nginx "$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/error.log"
+    ready nginx || die "nginx did not start"
 }
 
 # --- requests over keep-alive ----------------------------------------------------
@@ -293,8 +250,9 @@ level = warning
 [fetch]
 concurrency = $conc
 EOF
-    start fetch 0 "$FETCH" --listen "127.0.0.1:${PORT[fetch]}" --conf "$TMP/fetch.conf"
-    ready fetch
+    PIN_SERVER=("${PIN0[@]}")
+    start fetch "$FETCH" --listen "127.0.0.1:${PORT[fetch]}" --conf "$TMP/fetch.conf"
+    ready fetch || die "fetch did not start"
     url=$(fanout_url)
     for ((rep = 0; rep <= FANOUT_REPS; rep++)); do
         out=$TMP/fanout.json
@@ -328,8 +286,9 @@ fanouts() {
 access_log = off
 level = warning
 EOF
-    start hello 1 "$HELLO" --listen "127.0.0.1:${PORT[hello]}" --conf "$TMP/hello.conf"
-    ready hello
+    PIN_SERVER=("${PIN1[@]}")
+    start hello "$HELLO" --listen "127.0.0.1:${PORT[hello]}" --conf "$TMP/hello.conf"
+    ready hello || die "hello did not start"
     fanout c100 100
     fanout c10 10
     stop hello

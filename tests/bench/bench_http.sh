@@ -127,40 +127,6 @@ http {
 EOF
 }
 
-# start NAME CMD...: starts CMD on CPU 0 (stdout and stderr in $TMP/NAME.*).
-start() {
-    local name=$1
-    shift
-    "${PIN_SERVER[@]}" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" </dev/null &
-    PID[$name]=$!
-    MEASURED[$name]=$!
-    STARTED+=($!)
-}
-
-# ready NAME: waits (10 s at most) until NAME listens on its port; for
-# nginx, finds its worker. Returns 1, with the server's stderr, if not.
-ready() {
-    local name=$1 kids
-    for _ in {1..200}; do
-        kill -0 "${PID[$name]}" 2>/dev/null || break
-        if listening "${PORT[$name]}"; then
-            if [[ $name != nginx ]]; then
-                return 0
-            fi
-            # (no newline at the end of that file: read returns 1)
-            read -r -a kids <"/proc/${PID[nginx]}/task/${PID[nginx]}/children" || true
-            if ((${#kids[@]} == 1)); then
-                MEASURED[nginx]=${kids[0]}
-                return 0
-            fi
-        fi
-        sleep 0.05
-    done
-    echo "bench_http.sh: $name did not start:" >&2
-    sed 's/^/  /' "$TMP/$name.err" "$TMP/$name.out" >&2
-    return 1
-}
-
 start_servers() {
     local s
     for s in "${SERVERS[@]}"; do
@@ -198,27 +164,6 @@ start_servers() {
             unset "PID[$s]"
         fi
     done
-}
-
-# stop NAME: SIGTERM, SIGKILL after 10 s. aweb must exit 0 (graceful shutdown).
-stop() {
-    local name=$1 pid=${PID[$1]} rc=0 p keep=()
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in {1..200}; do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || rc=$?
-    for p in "${STARTED[@]}"; do
-        [[ $p == "$pid" ]] || keep+=("$p")
-    done
-    STARTED=("${keep[@]}")
-    if [[ $name == aweb && $rc != 0 ]]; then
-        echo "bench_http.sh: aweb exited with status $rc after SIGTERM:" >&2
-        sed 's/^/  /' "$TMP/aweb.err" >&2
-        failures=$((failures + 1))
-    fi
 }
 
 # --- measuring -------------------------------------------------------------------

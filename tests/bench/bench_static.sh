@@ -136,34 +136,6 @@ http {
 EOF
 }
 
-start() {
-    local name=$1
-    shift
-    "${PIN_SERVER[@]}" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" </dev/null &
-    PID[$name]=$!
-    MEASURED[$name]=$!
-    STARTED+=($!)
-}
-
-ready() {
-    local name=$1 kids
-    for _ in {1..200}; do
-        kill -0 "${PID[$name]}" 2>/dev/null || break
-        if listening "${PORT[$name]}"; then
-            [[ $name != nginx ]] && return 0
-            read -r -a kids <"/proc/${PID[nginx]}/task/${PID[nginx]}/children" || true
-            if ((${#kids[@]} == 1)); then
-                MEASURED[nginx]=${kids[0]}
-                return 0
-            fi
-        fi
-        sleep 0.05
-    done
-    echo "bench_static.sh: $name did not start:" >&2
-    sed 's/^/  /' "$TMP/$name.err" "$TMP/$name.out" >&2
-    return 1
-}
-
 # same_answers: both servers give the same bytes for each file, and gzip for /json.
 same_answers() {
     local f a b s

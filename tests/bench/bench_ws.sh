@@ -87,29 +87,6 @@ done
 # shellcheck source=servers.sh
 . "$HERE/servers.sh"
 
-# start NAME CMD...: starts CMD on CPU 0 (stdout and stderr in $TMP/NAME.*).
-start() {
-    local name=$1
-    shift
-    "${PIN_SERVER[@]}" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" </dev/null &
-    PID[$name]=$!
-    STARTED+=($!)
-}
-
-# ready NAME: waits (10 s at most) until NAME listens on its port. Returns
-# 1, with the server's stderr, if it does not.
-ready() {
-    local name=$1
-    for _ in {1..200}; do
-        kill -0 "${PID[$name]}" 2>/dev/null || break
-        listening "${PORT[$name]}" && return 0
-        sleep 0.05
-    done
-    echo "bench_ws.sh: $name did not start:" >&2
-    sed 's/^/  /' "$TMP/$name.err" "$TMP/$name.out" >&2
-    return 1
-}
-
 start_servers() {
     local s
     for s in aweb aweb_room aiohttp aiohttp_room; do
@@ -140,27 +117,6 @@ EOF
             unset "PID[$s]"
         fi
     done
-}
-
-# stop NAME: SIGTERM, SIGKILL after 10 s. aweb must exit 0 (graceful shutdown).
-stop() {
-    local name=$1 pid=${PID[$1]} rc=0 p keep=()
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in {1..200}; do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || rc=$?
-    for p in "${STARTED[@]}"; do
-        [[ $p == "$pid" ]] || keep+=("$p")
-    done
-    STARTED=("${keep[@]}")
-    if [[ $name == aweb* && $rc != 0 ]]; then
-        echo "bench_ws.sh: $name exited with status $rc after SIGTERM:" >&2
-        sed 's/^/  /' "$TMP/$name.err" >&2
-        failures=$((failures + 1))
-    fi
 }
 
 # --- measuring -------------------------------------------------------------------
