@@ -7,9 +7,9 @@
  *
  * Every message is JSON: {"type": "message"|"join"|"leave"|"info", "name",
  * "text", "time", "ts"}: time is the server's HH:MM:SS, ts the same moment in
- * milliseconds since the epoch (the page shows it in the viewer's time zone). Sends never wait for a client, so one that is slow or stuck
- * delays nobody: past its outbound limit it is closed (1008) and the rest
- * carry on.
+ * milliseconds since the epoch (the page shows it in the viewer's time zone).
+ * Sends never wait for a client, so one that is slow or stuck delays nobody:
+ * past its outbound limit it is closed (1008) and the rest carry on.
  *
  * Run: build/examples/chat [--listen HOST:PORT] [--conf FILE]
  */
