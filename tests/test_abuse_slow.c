@@ -176,42 +176,41 @@ static void assert_normal_client_unharmed(const prober *p)
                  (long long)p->worst_ms);
 }
 
-Test(abuse_slow, slowloris_connections_are_cut_at_the_header_timeout)
+/* Runs slowhttptest in `mode` against a server set up by tweak, and checks
+ * that the server cut every slow connection within `within_ms` (`what` says
+ * which limit should have) while a normal client was answered as usual. */
+static st_report assert_attack_cut(void (*tweak)(aw_config *), const char *mode,
+                                   int64_t within_ms, const char *what)
 {
     tu_child c;
-    tu_child_start(&c, slow_app, short_timeouts, 0);
+    tu_child_start(&c, slow_app, tweak, 0);
     st_report rep;
     prober p = {0};
     size_t peak;
-    int64_t took = slow_attack(&c, "-H", 200, &rep, &p, &peak);
-    /* every slow connection was open at once, then the server cut them all:
-     * slowhttptest ends early ("No open connections left") at ~2 s */
-    cr_assert_geq(rep.max_connected, 150, "slowhttptest had only %d connections open",
-                  rep.max_connected);
+    int64_t took = slow_attack(&c, mode, 200, &rep, &p, &peak);
     cr_assert_geq(peak, 150, "the server saw only %zu connections", peak);
     cr_assert(rep.all_closed, "slowhttptest's connections were not all closed by the server");
-    cr_assert_lt(took, 5000, "the slow connections were not cut at the 2 s header timeout");
+    cr_assert_lt(took, within_ms, "the slow connections were not cut by %s", what);
     cr_assert_eq(tu_child_wait_connections(&c, 0, 2000), 0);
     assert_normal_client_unharmed(&p);
     cr_assert_eq(tu_child_stop(&c), 0);
+    return rep;
+}
+
+Test(abuse_slow, slowloris_connections_are_cut_at_the_header_timeout)
+{
+    /* every slow connection was open at once, then the server cut them all:
+     * slowhttptest ends early ("No open connections left") at ~2 s */
+    st_report rep = assert_attack_cut(short_timeouts, "-H", 5000, "the 2 s header timeout");
+    cr_assert_geq(rep.max_connected, 150, "slowhttptest had only %d connections open",
+                  rep.max_connected);
 }
 
 Test(abuse_slow, slow_bodies_are_cut_at_the_body_timeout)
 {
-    tu_child c;
-    /* slowhttptest sends body bytes every 1 s; a body wait of 600 ms cuts them */
-    tu_child_start(&c, slow_app, short_body_timeout, 0);
-    st_report rep;
-    prober p = {0};
-    size_t peak;
-    int64_t took = slow_attack(&c, "-B -s 8192", 200, &rep, &p, &peak);
-    /* (cut within its first second, before slowhttptest's first report line) */
-    cr_assert_geq(peak, 150, "the server saw only %zu connections", peak);
-    cr_assert(rep.all_closed, "slowhttptest's connections were not all closed by the server");
-    cr_assert_lt(took, 4000, "the slow bodies were not cut at the body timeout");
-    cr_assert_eq(tu_child_wait_connections(&c, 0, 2000), 0);
-    assert_normal_client_unharmed(&p);
-    cr_assert_eq(tu_child_stop(&c), 0);
+    /* slowhttptest sends body bytes every 1 s; a body wait of 600 ms cuts them
+     * (within its first second, before slowhttptest's first report line) */
+    assert_attack_cut(short_body_timeout, "-B -s 8192", 4000, "the body timeout");
 }
 
 /* A slow POST that keeps each wait under the body timeout (a byte or so a
@@ -226,20 +225,9 @@ static void rate_bounded_body(aw_config *c)
 
 Test(abuse_slow, slow_bodies_under_each_wait_are_cut_by_the_minimum_rate)
 {
-    tu_child c;
-    tu_child_start(&c, slow_app, rate_bounded_body, 0);
-    st_report rep;
-    prober p = {0};
-    size_t peak;
-    int64_t took = slow_attack(&c, "-B -s 8192", 200, &rep, &p, &peak);
     /* slowhttptest's ticks (1 s, a few bytes) never trip a 2 s wait; the
      * budget (2 s + 2 ms a byte) runs out after about 2 s of waiting */
-    cr_assert_geq(peak, 150, "the server saw only %zu connections", peak);
-    cr_assert(rep.all_closed, "slowhttptest's connections were not all closed by the server");
-    cr_assert_lt(took, 5000, "the slow bodies were not cut by the minimum rate");
-    cr_assert_eq(tu_child_wait_connections(&c, 0, 2000), 0);
-    assert_normal_client_unharmed(&p);
-    cr_assert_eq(tu_child_stop(&c), 0);
+    assert_attack_cut(rate_bounded_body, "-B -s 8192", 5000, "the minimum rate");
 }
 
 /* A client slower than one wait allows in total, but above the minimum rate,

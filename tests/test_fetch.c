@@ -7,20 +7,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "example.h"
 #include "httpserver.h"
 #include "testutil.h"
 
-/* a failed assertion leaves the test early: the fetch server goes too */
-static pid_t running_fetch;
+TestSuite(fetch, .timeout = 60, .fini = tu_fini);
 
-static void fetch_fini(void)
-{
-    if (running_fetch > 0)
-        kill(running_fetch, SIGKILL);
-    tu_fini();
-}
-
-TestSuite(fetch, .timeout = 60, .fini = fetch_fini);
+static const char *build_dir(void) { return getenv("BUILD") ? getenv("BUILD") : "build"; }
 
 /* --- the servers fetched from ------------------------------------------------ */
 
@@ -51,42 +44,6 @@ static aw_app *target_app(void)
 
 /* --- the fetch server, a process ----------------------------------------------- */
 
-typedef struct fetch_proc {
-    FILE *out;
-    pid_t pid;
-    int port;
-} fetch_proc;
-
-static const char *build_dir(void) { return getenv("BUILD") ? getenv("BUILD") : "build"; }
-
-static fetch_proc fetch_start(const char *conf)
-{
-    fetch_proc f = {0};
-    char cmd[640];
-    snprintf(cmd, sizeof cmd,
-             "sh -c 'echo $$; exec %s/examples/fetch --listen 127.0.0.1:0 --conf %s 2>&1'",
-             build_dir(), conf);
-    f.out = popen(cmd, "r");
-    cr_assert_not_null(f.out);
-    char line[512];
-    cr_assert_not_null(fgets(line, sizeof line, f.out));
-    f.pid = atoi(line);
-    cr_assert_not_null(fgets(line, sizeof line, f.out));
-    const char *colon = strrchr(line, ':');
-    cr_assert(strstr(line, "listening on http://127.0.0.1:") && colon, "%s", line);
-    f.port = atoi(colon + 1);
-    running_fetch = f.pid;
-    return f;
-}
-
-static void fetch_stop(fetch_proc *f)
-{
-    kill(f->pid, SIGTERM);
-    int st = pclose(f->out);
-    running_fetch = 0;
-    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the fetch server exited with %d", st);
-}
-
 /* GETs path from the fetch server with curl; returns the status, body in out */
 static int curl_get(int port, const char *path, char *out, size_t cap)
 {
@@ -107,7 +64,7 @@ Test(fetch, three_urls_come_back_in_about_the_timeout_with_their_statuses)
 {
     tu_server s;
     tu_server_start(&s, target_app(), NULL);
-    fetch_proc f = fetch_start("conf/aweb.conf");
+    tu_example f = tu_example_start("fetch", "conf/aweb.conf");
     char path[512], body[16384];
     snprintf(path, sizeof path,
              "/fetch?url=http://127.0.0.1:%d/ok&url=http://127.0.0.1:%d/slow"
@@ -133,13 +90,13 @@ Test(fetch, three_urls_come_back_in_about_the_timeout_with_their_statuses)
     cr_assert_eq(json_integer_value(json_object_get(missing, "status")), 404);
     cr_assert(strstr(json_string_value(json_object_get(missing, "url")), "/missing"));
     json_decref(doc);
-    fetch_stop(&f);
+    tu_example_stop(&f, NULL, 0);
     tu_server_stop(&s);
 }
 
 Test(fetch, only_http_and_https_urls_and_at_most_the_limit)
 {
-    fetch_proc f = fetch_start("conf/aweb.conf");
+    tu_example f = tu_example_start("fetch", "conf/aweb.conf");
     char body[4096];
     cr_assert_eq(curl_get(f.port, "/fetch?url=ftp://example.com/x", body, sizeof body), 400);
     cr_assert(strstr(body, "only http:// and https://"), "%s", body);
@@ -158,7 +115,7 @@ Test(fetch, only_http_and_https_urls_and_at_most_the_limit)
     /* a refused connection is a result, not a failure of the request */
     cr_assert_eq(curl_get(f.port, "/fetch?url=http://127.0.0.1:1/", body, sizeof body), 200);
     cr_assert(strstr(body, "\"status\":null") && strstr(body, "connection refused"), "%s", body);
-    fetch_stop(&f);
+    tu_example_stop(&f, NULL, 0);
 }
 
 Test(fetch, the_fetch_section_of_the_configuration_sets_the_limits)
@@ -170,7 +127,7 @@ Test(fetch, the_fetch_section_of_the_configuration_sets_the_limits)
     FILE *c = fopen(conf, "w");
     fputs("[fetch]\nmax_body = 1K\nmax_urls = 2\nconcurrency = 1\n", c);
     fclose(c);
-    fetch_proc f = fetch_start(conf);
+    tu_example f = tu_example_start("fetch", conf);
     char path[512], body[8192];
     snprintf(path, sizeof path, "/fetch?url=http://127.0.0.1:%d/big", s.port);
     cr_assert_eq(curl_get(f.port, path, body, sizeof body), 200);
@@ -179,7 +136,7 @@ Test(fetch, the_fetch_section_of_the_configuration_sets_the_limits)
                                 "&url=http://127.0.0.1:%d/ok", s.port, s.port, s.port);
     cr_assert_eq(curl_get(f.port, path, body, sizeof body), 400);
     cr_assert(strstr(body, "at most 2 URLs"), "%s", body);
-    fetch_stop(&f);
+    tu_example_stop(&f, NULL, 0);
     /* a bad value stops start-up with file, line and reason */
     c = fopen(conf, "w");
     fputs("[fetch]\n\nconcurrency = many\n", c);

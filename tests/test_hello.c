@@ -8,56 +8,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "example.h"
 #include "httpserver.h"
 #include "testutil.h"
 
-static pid_t running;
-
-static void hello_fini(void)
-{
-    if (running > 0)
-        kill(running, SIGKILL);
-    tu_fini();
-}
-
-TestSuite(hello, .timeout = 60, .fini = hello_fini);
-
-typedef struct hello_proc {
-    FILE *out;
-    pid_t pid;
-    int port;
-} hello_proc;
-
-static hello_proc hello_start(void)
-{
-    hello_proc h = {0};
-    const char *build = getenv("BUILD") ? getenv("BUILD") : "build";
-    char cmd[512];
-    snprintf(cmd, sizeof cmd,
-             "sh -c 'echo $$; exec %s/examples/hello --listen 127.0.0.1:0 --conf conf/aweb.conf "
-             "2>&1'", build);
-    h.out = popen(cmd, "r");
-    cr_assert_not_null(h.out);
-    char line[512];
-    cr_assert_not_null(fgets(line, sizeof line, h.out));
-    h.pid = running = atoi(line);
-    cr_assert_not_null(fgets(line, sizeof line, h.out));
-    const char *colon = strrchr(line, ':');
-    cr_assert(strstr(line, "listening on http://127.0.0.1:") && colon, "%s", line);
-    h.port = atoi(colon + 1);
-    return h;
-}
-
-/* Stops hello and returns what it logged (access and error log) */
-static void hello_stop(hello_proc *h, char *log, size_t cap)
-{
-    kill(h->pid, SIGTERM);
-    size_t n = fread(log, 1, cap - 1, h->out);
-    log[n] = 0;
-    int st = pclose(h->out);
-    running = 0;
-    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "hello exited with %d", st);
-}
+TestSuite(hello, .timeout = 60, .fini = tu_fini);
 
 /* curl's head and body of one request (extra: more curl options) */
 static void curl(int port, const char *extra, const char *path, char *out, size_t cap)
@@ -70,7 +25,7 @@ static void curl(int port, const char *extra, const char *path, char *out, size_
 
 Test(hello, routes_answer_with_the_middleware_headers)
 {
-    hello_proc h = hello_start();
+    tu_example h = tu_example_start("hello", "conf/aweb.conf");
     char out[65536], log[65536];
     curl(h.port, "-H 'X-Request-ID: test-id-1'", "/", out, sizeof out);
     cr_assert_eq(tu_status(out), 200);
@@ -86,13 +41,13 @@ Test(hello, routes_answer_with_the_middleware_headers)
     curl(h.port, "", "/hello/you", out, sizeof out);
     cr_assert(strstr(out, "Hello, you!"), "%s", out);
     /* the access log line for the request carries its status */
-    hello_stop(&h, log, sizeof log);
+    tu_example_stop(&h, log, sizeof log);
     cr_assert(strstr(log, "\"GET / HTTP/1.1\" 200 13"), "%s", log);
 }
 
 Test(hello, cors_allows_example_com_only)
 {
-    hello_proc h = hello_start();
+    tu_example h = tu_example_start("hello", "conf/aweb.conf");
     char out[65536], log[65536];
     curl(h.port, "-H 'Origin: http://example.com'", "/json", out, sizeof out);
     cr_assert(strstr(out, "Access-Control-Allow-Origin: http://example.com\r\n"), "%s", out);
@@ -105,12 +60,12 @@ Test(hello, cors_allows_example_com_only)
          "/json", out, sizeof out);
     cr_assert_lt(tu_status(out), 300, "%s", out);
     cr_assert(strstr(out, "Access-Control-Allow-Methods: "), "%s", out);
-    hello_stop(&h, log, sizeof log);
+    tu_example_stop(&h, log, sizeof log);
 }
 
 Test(hello, errors_get_pages_without_internals)
 {
-    hello_proc h = hello_start();
+    tu_example h = tu_example_start("hello", "conf/aweb.conf");
     char out[65536], log[65536];
     curl(h.port, "-H 'Accept: application/json' -H 'X-Request-ID: fail-1'", "/fail", out,
          sizeof out);
@@ -122,14 +77,14 @@ Test(hello, errors_get_pages_without_internals)
     curl(h.port, "-H 'Accept: text/html'", "/missing", out, sizeof out);
     cr_assert_eq(tu_status(out), 404);
     cr_assert(strstr(out, "<h1>404 Not Found</h1>"), "%s", out);
-    hello_stop(&h, log, sizeof log);
+    tu_example_stop(&h, log, sizeof log);
     /* the log keeps the details, with the request id */
     cr_assert(strstr(log, "[req fail-1] the database at 10.0.0.7 refused us"), "%s", log);
 }
 
 Test(hello, static_files_with_compression)
 {
-    hello_proc h = hello_start();
+    tu_example h = tu_example_start("hello", "conf/aweb.conf");
     char out[65536], log[65536];
     curl(h.port, "", "/static/index.html", out, sizeof out);
     cr_assert_eq(tu_status(out), 200);
@@ -157,5 +112,5 @@ Test(hello, static_files_with_compression)
     cr_assert(tu_status(out) == 403 || tu_status(out) == 404, "%s", out);
     curl(h.port, "--path-as-is", "/static/%2e%2e/Makefile", out, sizeof out);
     cr_assert(tu_status(out) == 403 || tu_status(out) == 404, "%s", out);
-    hello_stop(&h, log, sizeof log);
+    tu_example_stop(&h, log, sizeof log);
 }

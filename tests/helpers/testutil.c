@@ -16,8 +16,16 @@
 int __lsan_do_recoverable_leak_check(void);
 #endif
 
+static pid_t tu_victim;
+
+void tu_kill_on_fini(pid_t pid) { tu_victim = pid; }
+
 void tu_fini(void)
 {
+    if (tu_victim > 0) {
+        kill(tu_victim, SIGKILL);
+        tu_victim = 0;
+    }
 #if defined(__SANITIZE_ADDRESS__)
     cr_assert_eq(__lsan_do_recoverable_leak_check(), 0, "memory leaked (see the report above)");
 #endif

@@ -18,6 +18,10 @@ size_t tu_rss(void);
 /* Number of open file descriptors of this process. */
 int tu_open_fds(void);
 
+/* A process tu_fini kills (SIGKILL) if the test ends before it was stopped;
+ * 0 forgets it. */
+void tu_kill_on_fini(pid_t pid);
+
 /* In a child just forked from the test (parent: the test's pid before the
  * fork): it is killed when the test's process ends, so a failed assertion
  * never leaves a server running behind it. */
