@@ -56,7 +56,9 @@ typedef struct aw_iovec {
 /* --- reading --- */
 
 /* Reads up to len bytes: waits for at least one. Returns the count, AW_EOF
- * at the end of the stream, or an error. */
+ * at the end of the stream, or an error. A read of 16 KiB or more with
+ * nothing buffered takes the bytes from the socket straight into buf (plain
+ * TCP and Unix streams): bulk transfers are not copied twice. */
 ssize_t aw_stream_read(aw_stream *s, void *buf, size_t len, int64_t timeout_ms);
 
 /* Reads exactly len bytes. Returns 0, AW_EOF if the stream ended first, or an

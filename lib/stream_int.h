@@ -9,6 +9,10 @@
  * Who may touch what: read callbacks fill `in` and wake `reader` (or call
  * on_input); the reading task consumes. A writing task owns the write path
  * until its call returns.
+ *
+ * A large aw_stream_read that finds `in` empty on a plain stream lends its
+ * own buffer while it waits (aw__reader.lend): the next socket read lands
+ * there instead of in `in`, and is not copied again.
  */
 #ifndef AW_STREAM_INT_H
 #define AW_STREAM_INT_H
@@ -32,6 +36,18 @@ enum aw__stream_flags {
 typedef struct aw__tls aw__tls;
 typedef struct aw_listener aw_listener;
 
+/* A task waiting for input, on its own stack while it waits. */
+typedef struct aw__reader {
+    aw_task *task;
+    char *lend;      /* the caller's buffer, or NULL */
+    size_t lend_len;
+    size_t got;      /* bytes a read callback put in lend */
+} aw__reader;
+
+/* The smallest read worth lending its buffer (or reading the socket
+ * straight into): below it, one read into `in` serves several calls. */
+#define AW__LEND_MIN 16384
+
 struct aw_stream {
     union {
         uv_handle_t h;
@@ -49,7 +65,7 @@ struct aw_stream {
     uint8_t hot;    /* the last read filled all the room it had: more is likely */
     uint8_t direct; /* direct reads in a row, bounded so others get the loop */
     uint8_t intr;   /* aw_stream_interrupt_read: the waiting read returns AW_EAGAIN */
-    aw_task *reader;
+    aw__reader *reader;
     aw_task *closer;  /* waits for the close callback */
     aw_task *drainer; /* waits for queued writes to go out */
     aw__tls *tls;

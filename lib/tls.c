@@ -353,7 +353,7 @@ void aw__tls_pump(aw_stream *s)
     aw__stream_in_release(s);
     aw__tls_flush_async(s);
     if (t->done != was_done && s->reader)
-        aw__wake(s->reader, 0); /* a task waits for the handshake */
+        aw__wake(s->reader->task, 0); /* a task waits for the handshake */
 }
 
 /* Copies pending ciphertext out of the BIO and writes it, waiting. */
@@ -424,7 +424,8 @@ int aw__tls_handshake(aw_stream *s, uint64_t deadline)
         if (s->reader)
             return AW_EBUSY;
         aw__stream_start_reading(s);
-        s->reader = task;
+        aw__reader hs_wait = {.task = task};
+        s->reader = &hs_wait;
         rc = aw__wait(task, deadline, 1);
         s->reader = NULL;
         if (rc == AW_ETIMEDOUT)

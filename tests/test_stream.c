@@ -223,6 +223,94 @@ Test(stream, echo_moves_1_gib_over_tls_with_matching_sha256)
     aw_tls_ctx_free(ctls);
 }
 
+/* --- reads of every size see the stream in order ------------------------- */
+
+/* Reads of 16 KiB and more take their bytes straight from the socket or lend
+ * their buffer to the read callback; smaller ones copy out of the stream's
+ * buffer. Reads of every size, some with a 1 ms timeout racing the arrivals,
+ * on a stream sent in writes of every size with pauses between them, must see
+ * each byte once and in order. */
+
+#define MIX_LEN (16u << 20)
+
+static char *mix_data;   /* the stream: both sides know it */
+static uint64_t mix_bad; /* where the reader first saw a wrong byte, + 1 */
+
+static int mixed_reader(aw_stream *s, void *arg)
+{
+    static const size_t sizes[] = {1, 3, 16384, 65536, 100000, 17000, 512, 200000};
+    server *sv = arg;
+    char *buf = malloc(200000);
+    uint64_t at = 0;
+    for (unsigned i = 0; at < MIX_LEN; i++) {
+        ssize_t n = aw_stream_read(s, buf, sizes[i % 8], i % 3 ? AW_DEFAULT : 1);
+        if (n == AW_ETIMEDOUT)
+            continue;
+        if (n <= 0)
+            break;
+        if (at + (uint64_t)n > MIX_LEN || memcmp(buf, mix_data + at, (size_t)n)) {
+            mix_bad = at + 1;
+            break;
+        }
+        at += (uint64_t)n;
+    }
+    sv->bytes = at;
+    free(buf);
+    return 0;
+}
+
+static int mixed_main(void *arg)
+{
+    static const size_t sizes[] = {70000, 1, 65536, 300, 16384, 200000, 5000, 131072};
+    echo_case *ec = arg;
+    aw_stream *s;
+    aw_connect_opts co = {.tls = ec->client_tls, .server_name = "localhost"};
+    int rc = ec->sv->path ? aw_open_unix(ec->sv->path, &co, &s)
+                          : aw_open_connection("127.0.0.1", ec->sv->port, &co, &s);
+    cr_assert_eq(rc, 0, "connect: %s (%s)", aw_strerror(rc), aw_last_error());
+    uint64_t at = 0;
+    for (unsigned i = 0; at < MIX_LEN; i++) {
+        size_t n = sizes[i % 8] < MIX_LEN - at ? sizes[i % 8] : MIX_LEN - at;
+        cr_assert_eq(aw_stream_write(s, mix_data + at, n, AW_DEFAULT), 0);
+        at += n;
+        if (i % 16 == 0)
+            aw_sleep(1); /* let the reader catch up and wait */
+    }
+    char end;
+    cr_assert_eq(aw_stream_read(s, &end, 1, 10000), AW_EOF, "the server closes once it has all");
+    aw_stream_close(s);
+    server_join(ec->sv);
+    cr_assert_eq(mix_bad, 0, "byte %llu differs", (unsigned long long)(mix_bad - 1));
+    cr_assert_eq(ec->sv->bytes, MIX_LEN);
+    return 0;
+}
+
+Test(stream, reads_of_every_size_see_the_stream_in_order_over_tcp_unix_and_tls)
+{
+    mix_data = malloc(MIX_LEN);
+    uint64_t state = 0x2545f4914f6cdd1dull;
+    fill(mix_data, MIX_LEN, &state);
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/aweb-test-mix-%d.sock", getpid());
+    const tu_certs *c = tu_certs_get();
+    aw_tls_ctx *stls, *ctls;
+    aw_tls_opts so = {.cert_file = c->server_cert, .key_file = c->server_key};
+    cr_assert_eq(aw_tls_server_ctx_new(&so, &stls), 0, "%s", aw_last_error());
+    aw_tls_opts co = {.ca_file = c->ca};
+    cr_assert_eq(aw_tls_client_ctx_new(&co, &ctls), 0, "%s", aw_last_error());
+    for (int kind = 0; kind < 3; kind++) {
+        server sv = {.handler = mixed_reader, .connections = 1, .path = kind == 1 ? path : NULL,
+                     .tls = kind == 2 ? stls : NULL};
+        server_start(&sv);
+        echo_case ec = {&sv, kind == 2 ? ctls : NULL};
+        mix_bad = 0;
+        tu_run(mixed_main, &ec);
+    }
+    aw_tls_ctx_free(stls);
+    aw_tls_ctx_free(ctls);
+    free(mix_data);
+}
+
 /* --- sendfile, with and without a head ----------------------------------- */
 
 #define SF_FILE (4u << 20)
@@ -413,6 +501,53 @@ static int read_timeout_main(void *arg)
 }
 
 Test(stream, a_silent_peer_makes_read_time_out_at_the_configured_time) { tu_run(read_timeout_main, NULL); }
+
+/* A read's deadline passes, and in the same turn of the loop the bytes it
+ * waited for arrive, before the reading task has run again: they were read
+ * into the buffer the read lent, so the read returns them, not the timeout.
+ * Blocking the loop makes the order certain: libuv runs due timers before it
+ * polls for input. */
+
+typedef struct race {
+    aw_stream *s, *peer;
+    char buf[65536];
+    ssize_t n;
+} race;
+
+static int race_reader(void *arg)
+{
+    race *r = arg;
+    r->n = aw_stream_read(r->s, r->buf, sizeof r->buf, 20);
+    return 0;
+}
+
+static int race_main(void *arg)
+{
+    (void)arg;
+    peer p = {0};
+    peer_start(&p, NULL);
+    static race r; /* (task stacks are small) */
+    static char data[20000];
+    cr_assert_eq(aw_open_connection("127.0.0.1", p.port, NULL, &r.s), 0);
+    while (!p.accepted)
+        aw_sleep(1);
+    aw_task *t = aw_spawn(race_reader, &r);
+    aw_sleep(5); /* the reader waits, its buffer lent */
+    memset(data, 'r', sizeof data);
+    cr_assert_eq(write(aw_stream_fd(p.accepted), data, sizeof data), (ssize_t)sizeof data);
+    usleep(40 * 1000); /* past the reader's deadline, the loop held */
+    aw_join(t);
+    cr_assert_eq(r.n, (ssize_t)sizeof data, "the read gave %zd, not the bytes that came", r.n);
+    cr_assert_eq(memcmp(r.buf, data, sizeof data), 0);
+    aw_stream_close(r.s);
+    peer_stop(&p);
+    return 0;
+}
+
+Test(stream, a_read_whose_deadline_passes_as_its_bytes_arrive_returns_them)
+{
+    tu_run(race_main, NULL);
+}
 
 /* --- write timeout, bounded memory --------------------------------------- */
 

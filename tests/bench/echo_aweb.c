@@ -17,8 +17,9 @@
  *         -rev reverses lines).
  *
  * --peek reads with aw_stream_peek and aw_stream_consume instead, writing the
- * bytes straight from the stream's buffer: no copy. run.sh does not use it;
- * it shows what aw_stream_read's copy costs.
+ * bytes straight from the stream's buffer. run.sh does not use it. Neither
+ * way copies in user space: aw_stream_read's 64 KiB reads go from the socket
+ * straight into buf.
  *
  * Usage: echo_aweb [--port N] [--tls CERT KEY] [--mode echo|sink] [--peek]
  * Prints `port N` on stdout once listening; runs until SIGTERM or SIGINT,
