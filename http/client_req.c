@@ -153,28 +153,17 @@ static int aw__send_stream_body(aw_stream *s, const aw__cbody *b)
 /* Waits up to 1 s for the server's answer to Expect: 100-continue: 1 to send
  * the body (a 1xx status came, or nothing did), 0 if a final answer came
  * instead (the body is then not sent), or an error. Only the status line's
- * first bytes are looked at and nothing is consumed: the response reader
- * skips interim heads itself. Peek returns at once while bytes are
- * buffered, so short input is waited for with a sleep, not a spin. */
+ * first 12 bytes ("HTTP/1.1 100") are looked at and nothing is consumed: the
+ * response reader skips interim heads itself. */
 static int aw__await_continue(aw_stream *s)
 {
-    uint64_t deadline = aw_now() + 1000;
-    for (;;) {
-        const char *p;
-        uint64_t now = aw_now();
-        if (now >= deadline)
-            return 1;
-        ssize_t n = aw_stream_peek(s, &p, (int64_t)(deadline - now));
-        if (n == AW_ETIMEDOUT)
-            return 1;
-        if (n < 0)
-            return (int)n;
-        if (n >= 12)
-            return p[9] == '1';
-        int rc = aw_sleep(1);
-        if (rc)
-            return rc;
-    }
+    const char *p;
+    ssize_t n = aw_stream_peek_more(s, 11, &p, 1000);
+    if (n == AW_ETIMEDOUT)
+        return 1;
+    if (n < 0)
+        return (int)n;
+    return p[9] == '1';
 }
 
 /* The pieces joined, NUL-terminated, in the arena: the request head is built

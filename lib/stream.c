@@ -115,6 +115,8 @@ uint64_t aw__stream_deadline(aw_stream *s, int64_t timeout_ms, int64_t dflt, int
 
 /* --- the input buffer ---------------------------------------------------- */
 
+size_t aw_stream_buffered(const aw_stream *s) { return s->in_end - s->in_start; }
+
 static size_t aw__in_cap(const aw_stream *s)
 {
     size_t cap = s->o->read_buffer;
@@ -271,17 +273,18 @@ static ssize_t aw__read_direct(aw_stream *s, char *dst, size_t len)
     return s->rerr;
 }
 
-/* Waits until input is buffered, or has landed in the buffer r lends;
- * returns 0 or what ended the stream. */
+/* Waits until input is buffered (r->want bytes of it, or one), or has landed
+ * in the buffer r lends; returns 0 or what ended the stream. */
 static int aw__wait_input(aw_stream *s, uint64_t deadline, aw__reader *r)
 {
     aw_task *t = aw__current();
-    if (s->in_start == s->in_end && !t)
+    size_t want = r->want ? r->want : 1;
+    if (aw_stream_buffered(s) < want && !t)
         return AW_ENOTASK; /* only waiting needs a task: callbacks may peek */
     if (s->reader && s->reader->task != t)
         return AW_EBUSY;
     r->task = t;
-    while (s->in_start == s->in_end && !r->got) {
+    while (aw_stream_buffered(s) < want && !r->got) {
         if (s->tls)
             aw__tls_pump(s); /* ciphertext left over when the buffer was full */
         else if (s->hot && r->lend) {
@@ -297,7 +300,7 @@ static int aw__wait_input(aw_stream *s, uint64_t deadline, aw__reader *r)
             else
                 aw__stream_in_release(s);
         }
-        if (s->in_start != s->in_end || r->got)
+        if (aw_stream_buffered(s) >= want || r->got)
             break;
         if (s->rerr)
             return aw__tls_report(s, s->rerr);
@@ -317,11 +320,22 @@ static int aw__wait_input(aw_stream *s, uint64_t deadline, aw__reader *r)
     return 0;
 }
 
-size_t aw_stream_buffered(const aw_stream *s) { return s->in_end - s->in_start; }
-
 ssize_t aw_stream_peek(aw_stream *s, const char **data, int64_t timeout_ms)
 {
     aw__reader r = {0};
+    aw__stream_enter(s);
+    int rc = aw__wait_input(s, AW__DEADLINE(s, timeout_ms, read_timeout_ms, AW__READ_MS), &r);
+    if (rc)
+        return aw__stream_leave(s, rc);
+    *data = s->in + s->in_start;
+    return aw__stream_leave(s, (int)(s->in_end - s->in_start));
+}
+
+ssize_t aw_stream_peek_more(aw_stream *s, size_t have, const char **data, int64_t timeout_ms)
+{
+    if (have >= aw__in_cap(s))
+        return AW_EMSGSIZE; /* the buffer can hold no more */
+    aw__reader r = {.want = have + 1};
     aw__stream_enter(s);
     int rc = aw__wait_input(s, AW__DEADLINE(s, timeout_ms, read_timeout_ms, AW__READ_MS), &r);
     if (rc)

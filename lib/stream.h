@@ -75,6 +75,11 @@ ssize_t aw_stream_read_until(aw_stream *s, const void *delim, size_t dlen, void 
  * *data at it; returns the byte count (or AW_EOF / an error). The bytes stay
  * valid until aw_stream_consume or the next wait on the stream. */
 ssize_t aw_stream_peek(aw_stream *s, const char **data, int64_t timeout_ms);
+/* aw_stream_peek for a parser that needs more than it has: waits until more
+ * than `have` bytes are buffered. Returns their count; AW_EOF if the stream
+ * ended first (what is buffered stays there to peek at); AW_EMSGSIZE if the
+ * buffer (read_buffer) cannot hold more than `have`; or an error. */
+ssize_t aw_stream_peek_more(aw_stream *s, size_t have, const char **data, int64_t timeout_ms);
 void aw_stream_consume(aw_stream *s, size_t n);
 /* Bytes buffered and not yet consumed (no wait). */
 size_t aw_stream_buffered(const aw_stream *s);

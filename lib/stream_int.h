@@ -42,6 +42,7 @@ typedef struct aw__reader {
     char *lend;      /* the caller's buffer, or NULL */
     size_t lend_len;
     size_t got;      /* bytes a read callback put in lend */
+    size_t want;     /* wait until this many are buffered (0: one) */
 } aw__reader;
 
 /* The smallest read worth lending its buffer (or reading the socket

@@ -649,6 +649,75 @@ static int read_until_main(void *arg)
 
 Test(stream, read_until_finds_split_delimiters_and_refuses_past_max) { tu_run(read_until_main, NULL); }
 
+/* --- peek_more: a parser waits for more than it has ----------------------- */
+
+typedef struct later {
+    aw_stream *s;
+    const char *text;
+    int delay_ms;
+    int close; /* then close the stream */
+} later;
+
+static int write_later(void *arg)
+{
+    later *l = arg;
+    aw_sleep(l->delay_ms);
+    aw_stream_write(l->s, l->text, strlen(l->text), 1000);
+    if (l->close)
+        aw_stream_close(l->s);
+    return 0;
+}
+
+static int peek_more_main(void *arg)
+{
+    (void)arg;
+    aw_stream_opts so;
+    aw_stream_opts_defaults(&so);
+    so.read_buffer = 4096;
+    peer p = {0};
+    peer_start(&p, NULL);
+    aw_stream *s;
+    cr_assert_eq(aw_open_connection("127.0.0.1", p.port, &(aw_connect_opts){.stream_opts = &so}, &s),
+                 0);
+    while (!p.accepted)
+        aw_sleep(1);
+    const char *d;
+    /* 8 bytes now, the rest 50 ms later: waiting for a 12th byte takes them */
+    cr_assert_eq(aw_stream_write(p.accepted, "HTTP/1.1", 8, 1000), 0);
+    cr_assert_eq(aw_stream_peek(s, &d, 1000), 8);
+    later l = {p.accepted, " 100 Continue\r\n", 50, 0};
+    aw_task *t = aw_spawn(write_later, &l);
+    int64_t t0 = tu_ms();
+    ssize_t n = aw_stream_peek_more(s, 11, &d, 1000);
+    tu_assert_between(tu_ms() - t0, 40, 500);
+    cr_assert_eq(n, 23);
+    cr_assert_eq(memcmp(d, "HTTP/1.1 100", 12), 0);
+    aw_join(t);
+    /* nothing more comes: the timeout, and what was there stays */
+    t0 = tu_ms();
+    cr_assert_eq(aw_stream_peek_more(s, 23, &d, 50), AW_ETIMEDOUT);
+    tu_assert_between(tu_ms() - t0, 45, 150);
+    cr_assert_eq(aw_stream_buffered(s), 23);
+    /* more than the buffer holds is refused at once */
+    cr_assert_eq(aw_stream_peek_more(s, 4096, &d, 1000), AW_EMSGSIZE);
+    /* the stream ends first: AW_EOF, and the bytes are still there to peek */
+    aw_stream_consume(s, 23);
+    later e = {p.accepted, "HTTP/1", 10, 1};
+    p.accepted = NULL; /* closed by write_later */
+    t = aw_spawn(write_later, &e);
+    cr_assert_eq(aw_stream_peek_more(s, 11, &d, 1000), AW_EOF);
+    cr_assert_eq(aw_stream_peek(s, &d, 1000), 6);
+    aw_stream_consume(s, 6);
+    cr_assert_eq(aw_stream_peek(s, &d, 1000), AW_EOF);
+    aw_join(t);
+    aw_stream_close(s);
+    peer_stop(&p);
+    cr_assert_eq(open_handles(), 0);
+    return 0;
+}
+
+Test(stream, peek_more_waits_for_more_bytes_than_are_buffered) { tu_run(peek_more_main, NULL); }
+
 /* --- cancellation leaves no handle --------------------------------------- */
 
 typedef struct cancel_case {
