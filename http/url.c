@@ -104,8 +104,16 @@ static void aw__dot_segments(char *path)
         if (n >= sizeof out - 1)
             break;
     }
-    out[n] = 0;
-    snprintf(path, 4096, "%s%s", n ? out : "/", query);
+    if (!n)
+        out[n++] = '/';
+    /* the path only shrank, so path and query fit where they came from; the
+     * bound is kept anyway (and tells the compiler so) */
+    size_t ql = strlen(query);
+    if (n + ql > 4095)
+        ql = 4095 - n;
+    memcpy(path, out, n);
+    memcpy(path + n, query, ql);
+    path[n + ql] = 0;
 }
 
 int aw__url_join(const aw__url *base, const char *ref, aw__url *out)

@@ -1,39 +1,27 @@
-/* The HTTP client against aweb's own server (on its own thread) and Python's
- * http.server: pooling, limits, redirects, decoding, limits on bodies,
- * timeouts and cancellation, TLS. */
+/* The HTTP client's requests and answers, against aweb's own server (on its
+ * own thread) and Python's http.server: redirects, bodies both ways (decoding,
+ * encoding, limits), and answers as curl sees them. Connections (pooling,
+ * limits, timeouts and cancellation, TLS, a partial answer) are in
+ * test_client_connections.c; the server side both use is in
+ * helpers/clientserver.h. */
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
-#include <strings.h>
-#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
-#include "certs.h"
+#include "clientserver.h"
 #include "httpserver.h"
 #include "testutil.h"
 
 TestSuite(client, .timeout = 90, .fini = tu_fini);
 
 /* --- the server's side ------------------------------------------------------ */
-
-/* answers with the client's port: one port, one connection */
-static aw_response *h_port(aw_request *req) { return aw_response_text(req, 200, aw_request_peer(req)); }
-
-static volatile int in_flight, max_in_flight;
-
-static aw_response *h_slowish(aw_request *req)
-{
-    if (++in_flight > max_in_flight)
-        max_in_flight = in_flight;
-    aw_sleep(20);
-    in_flight--;
-    return aw_response_text(req, 200, aw_request_peer(req));
-}
 
 static aw_response *h_redirect(aw_request *req)
 {
@@ -47,6 +35,12 @@ static aw_response *h_redirect(aw_request *req)
 }
 
 static aw_response *h_loop(aw_request *req) { return aw_response_redirect(req, 302, "/loop"); }
+
+/* a relative Location with dot segments and a query, joined to /a/b/rel */
+static aw_response *h_relative(aw_request *req)
+{
+    return aw_response_redirect(req, 302, "./../../r/302/0?via=rel");
+}
 
 static aw_response *h_method(aw_request *req)
 {
@@ -93,27 +87,10 @@ static aw_response *h_big(aw_request *req)
     return aw_response_static(req, 200, b, n, "application/octet-stream");
 }
 
-static aw_response *h_never(aw_request *req)
-{
-    aw_sleep(30000);
-    return aw_response_text(req, 200, "late");
-}
-
-static aw_response *h_drip(aw_request *req)
-{
-    aw_response *r = aw_response_stream(req, 200);
-    for (int i = 0; i < 100; i++) {
-        if (aw_response_write(r, "d", 1) || aw_sleep(100))
-            break;
-    }
-    aw_response_write_eof(r);
-    return r;
-}
-
 static aw_response *h_cookie(aw_request *req)
 {
-    aw_response *r = aw_response_textf(req, 200, "cookie=%s",
-                                       aw_request_cookie(req, "sid") ? aw_request_cookie(req, "sid") : "");
+    aw_response *r = aw_response_textf(
+        req, 200, "cookie=%s", aw_request_cookie(req, "sid") ? aw_request_cookie(req, "sid") : "");
     aw_response_set_cookie(r, "sid", "s1", NULL);
     return r;
 }
@@ -142,8 +119,8 @@ static aw_response *h_echo(aw_request *req)
     const char *ct = aw_request_header(req, "Content-Type");
     const char *te = aw_request_header(req, "Transfer-Encoding");
     const char *ex = aw_request_header(req, "Expect");
-    return aw_response_textf(req, rc ? 500 : 200, "%s|%s|%s|%.*s", ct ? ct : "-",
-                             te ? te : "-", ex ? ex : "-", (int)len, body);
+    return aw_response_textf(req, rc ? 500 : 200, "%s|%s|%s|%.*s", ct ? ct : "-", te ? te : "-",
+                             ex ? ex : "-", (int)len, body);
 }
 
 static aw_response *h_deflate(aw_request *req)
@@ -167,19 +144,14 @@ static aw_response *h_deep(aw_request *req)
 
 static aw_app *client_app(void)
 {
-    aw_app *app = aw_app_new();
-    aw_app_route(app, "GET", "/port", h_port, NULL);
-    aw_app_route(app, "GET", "/slowish", h_slowish, NULL);
+    aw_app *app = tu_client_app();
     aw_app_route(app, "*", "/r/{code}/{n}", h_redirect, NULL);
     aw_app_route(app, "GET", "/loop", h_loop, NULL);
+    aw_app_route(app, "GET", "/a/b/rel", h_relative, NULL);
     aw_app_route(app, "*", "/method", h_method, NULL);
     aw_app_route(app, "GET", "/chunked", h_chunked, NULL);
     aw_app_route(app, "GET", "/gzip", h_gzip, NULL);
     aw_app_route(app, "GET", "/big", h_big, NULL);
-    /* the client walks away from these: their handlers stop then */
-    aw_route_opts leave = {.cancel_on_disconnect = 1};
-    aw_app_route(app, "GET", "/never", h_never, &leave);
-    aw_app_route(app, "GET", "/drip", h_drip, &leave);
     aw_app_route(app, "GET", "/cookie", h_cookie, NULL);
     aw_app_route(app, "*", "/to-method/{code}", h_to_method, NULL);
     aw_app_route(app, "*", "/cross", h_cross, NULL);
@@ -189,116 +161,17 @@ static aw_app *client_app(void)
     return app;
 }
 
-static char base[64];
-
-static const char *url(const char *path)
-{
-    static char buf[8][256];
-    static int k;
-    char *u = buf[k++ % 8];
-    snprintf(u, 256, "%s%s", base, path);
-    return u;
-}
-
-/* Serves client_app (tweak adjusts its configuration), points url() at it
- * under base_url and runs main in a loop of this thread. */
-static void serve_and_run(int (*main_fn)(void *), void (*tweak)(aw_config *), const char *base_url)
-{
-    tu_server s;
-    tu_server_start(&s, client_app(), tweak);
-    snprintf(base, sizeof base, "%s:%d", base_url, s.port);
-    tu_run(main_fn, NULL);
-    tu_server_stop(&s);
-}
-
-static char *get_text(aw_client *c, const char *path, int *status)
-{
-    aw_client_response *r;
-    int rc = aw_client_get(c, url(path), &r);
-    cr_assert_eq(rc, 0, "GET %s: %s (%s)", path, aw_strerror(rc), aw_last_error());
-    const char *body;
-    size_t len;
-    cr_assert_eq(aw_client_response_body(r, &body, &len), 0);
-    char *copy = strdup(body);
-    if (status)
-        *status = aw_client_response_status(r);
-    aw_client_response_free(r);
-    return copy;
-}
-
-/* --- pooling ------------------------------------------------------------------ */
-
-static int pool_main(void *arg)
-{
-    (void)arg;
-    aw_client *c = aw_client_new(NULL);
-    char *first = get_text(c, "/port", NULL);
-    for (int i = 0; i < 99; i++) {
-        char *p = get_text(c, "/port", NULL);
-        cr_assert_str_eq(p, first, "request %d came from another connection", i + 2);
-        free(p);
-    }
-    free(first);
-    cr_assert_eq(aw_client_connections(c), 1);
-    cr_assert_eq(aw_client_idle(c), 1);
-    aw_client_free(c);
-    return 0;
-}
-
-Test(client, a_hundred_sequential_gets_use_one_connection)
-{
-    serve_and_run(pool_main, NULL, "http://127.0.0.1");
-}
-
-typedef struct limited {
-    aw_client *c;
-    int peak;
-} limited;
-
-static int one_get(void *arg)
-{
-    limited *l = arg;
-    aw_client_response *r;
-    int rc = aw_client_get(l->c, url("/slowish"), &r);
-    if (rc)
-        return rc;
-    if ((int)aw_client_connections(l->c) > l->peak)
-        l->peak = (int)aw_client_connections(l->c);
-    const char *b;
-    size_t n;
-    rc = aw_client_response_body(r, &b, &n);
-    aw_client_response_free(r);
-    return rc;
-}
-
-static int limit_main(void *arg)
-{
-    (void)arg;
-    limited l = {.c = aw_client_new(&(aw_client_opts){.limit = 20})};
-    static aw_task *t[200];
-    for (int i = 0; i < 200; i++)
-        t[i] = aw_spawn(one_get, &l);
-    cr_assert_eq(aw_gather(t, 200, NULL), 0, "%s", aw_last_error());
-    cr_assert_leq(l.peak, 20, "the client opened %d connections", l.peak);
-    cr_assert_leq(max_in_flight, 20, "the server saw %d at once", max_in_flight);
-    cr_assert_geq(max_in_flight, 10, "the limit was not used: %d", max_in_flight);
-    aw_client_free(l.c);
-    return 0;
-}
-
-Test(client, two_hundred_concurrent_gets_under_a_limit_of_20_never_open_more)
-{
-    serve_and_run(limit_main, NULL, "http://127.0.0.1");
-}
-
 /* --- redirects -------------------------------------------------------------------- */
 
 static int send_text(aw_client *c, const char *method, const char *path, const char *body,
                      const char *headers, char *out, size_t cap, size_t *hist)
 {
     aw_client_response *r;
-    aw_client_request q = {.method = method, .url = url(path), .headers = headers,
-                           .body = body, .body_len = body ? strlen(body) : 0,
+    aw_client_request q = {.method = method,
+                           .url = tu_url(path),
+                           .headers = headers,
+                           .body = body,
+                           .body_len = body ? strlen(body) : 0,
                            .content_type = body ? "text/plain" : NULL};
     int rc = aw_client_send(c, &q, &r);
     if (rc)
@@ -329,36 +202,46 @@ static int redirect_main(void *arg)
     }
     /* history: each step's status and URL */
     aw_client_response *r;
-    cr_assert_eq(aw_client_get(c, url("/r/302/2"), &r), 0);
+    cr_assert_eq(aw_client_get(c, tu_url("/r/302/2"), &r), 0);
     const char *u;
     cr_assert_eq(aw_client_response_history_at(r, 0, &u), 302);
     cr_assert(strstr(u, "/r/302/2"), "%s", u);
     cr_assert(strstr(aw_client_response_url(r), "/r/302/0"), "%s", aw_client_response_url(r));
     aw_client_response_free(r);
+    /* a relative Location is joined to the request's URL, dot segments removed */
+    cr_assert_eq(aw_client_get(c, tu_url("/a/b/rel"), &r), 0);
+    cr_assert_eq(aw_client_response_status(r), 200);
+    cr_assert(strstr(aw_client_response_url(r), "/r/302/0?via=rel"), "%s",
+              aw_client_response_url(r));
+    aw_client_response_free(r);
     /* a loop ends with an error after 10 */
-    cr_assert_eq(aw_client_get(c, url("/loop"), &r), AW_EPROTO);
+    cr_assert_eq(aw_client_get(c, tu_url("/loop"), &r), AW_EPROTO);
     cr_assert(strstr(aw_last_error(), "more than 10 redirects"), "%s", aw_last_error());
     /* 303 and a POST through 301/302 become GET without the body; 307/308 keep both */
     static const struct {
         int code;
         const char *want;
-    } rules[] = {{303, "200 GET  auth=yes"}, {302, "200 GET  auth=yes"},
-                 {301, "200 GET  auth=yes"}, {307, "200 POST payload auth=yes"},
+    } rules[] = {{303, "200 GET  auth=yes"},
+                 {302, "200 GET  auth=yes"},
+                 {301, "200 GET  auth=yes"},
+                 {307, "200 POST payload auth=yes"},
                  {308, "200 POST payload auth=yes"}};
     for (int i = 0; i < 5; i++) {
         char path[48];
         snprintf(path, sizeof path, "/to-method/%d", rules[i].code);
         cr_assert_eq(send_text(c, "POST", path, "payload", "Authorization: Basic eDp5\r\n", out,
-                               sizeof out, &hist), 0);
+                               sizeof out, &hist),
+                     0);
         cr_assert_str_eq(out, rules[i].want, "POST through %d", rules[i].code);
         cr_assert_eq(hist, 1);
     }
     /* to another host (localhost for 127.0.0.1): the credentials stay behind */
     cr_assert_eq(send_text(c, "POST", "/cross", "payload", "Authorization: Basic eDp5\r\n", out,
-                           sizeof out, &hist), 0);
+                           sizeof out, &hist),
+                 0);
     cr_assert_str_eq(out, "200 POST payload auth=no");
     /* not followed when told so */
-    aw_client_request q = {.url = url("/r/302/1"), .max_redirects = -1};
+    aw_client_request q = {.url = tu_url("/r/302/1"), .max_redirects = -1};
     cr_assert_eq(aw_client_send(c, &q, &r), 0);
     cr_assert_eq(aw_client_response_status(r), 302);
     cr_assert_eq(aw_client_response_history(r), 0);
@@ -369,7 +252,7 @@ static int redirect_main(void *arg)
 
 Test(client, redirect_chains_of_each_kind_history_and_loops)
 {
-    serve_and_run(redirect_main, NULL, "http://127.0.0.1");
+    tu_serve_and_run(client_app(), redirect_main, NULL, "http://127.0.0.1");
 }
 
 /* --- bodies both ways ------------------------------------------------------------ */
@@ -399,53 +282,61 @@ static int bodies_main(void *arg)
     size_t n;
     /* chunked, gzip and deflate bodies come out decoded */
     int st;
-    char *t = get_text(c, "/chunked", &st);
+    char *t = tu_get_text(c, "/chunked", &st);
     cr_assert_eq(strlen(t), 100);
     cr_assert_eq(strncmp(t, "0123456789012", 13), 0);
     free(t);
-    cr_assert_eq(aw_client_get(c, url("/gzip"), &r), 0);
+    cr_assert_eq(aw_client_get(c, tu_url("/gzip"), &r), 0);
     cr_assert_str_eq(aw_client_response_header(r, "Content-Encoding"), "gzip");
     cr_assert_eq(aw_client_response_body(r, &b, &n), 0);
     cr_assert_eq(n, 100000);
     for (size_t i = 0; i < n; i++)
         cr_assert_eq(b[i], (char)('a' + i % 7), "byte %zu", i);
     aw_client_response_free(r);
-    t = get_text(c, "/deflate", NULL);
+    t = tu_get_text(c, "/deflate", NULL);
     cr_assert_str_eq(t, "deflated text, deflated text, deflated text");
     free(t);
     /* the body in each form the client builds */
     json_t *j = json_pack("{s:i,s:s}", "a", 1, "b", "x");
-    aw_client_request q = {.method = "POST", .url = url("/echo"), .json = j};
+    aw_client_request q = {.method = "POST", .url = tu_url("/echo"), .json = j};
     cr_assert_eq(aw_client_send(c, &q, &r), 0);
     aw_client_response_body(r, &b, &n);
     cr_assert_str_eq(b, "application/json|-|-|{\"a\":1,\"b\":\"x\"}");
     aw_client_response_free(r);
     json_decref(j);
     const char *form[] = {"name", "a b&c", "x", "1", NULL};
-    q = (aw_client_request){.method = "POST", .url = url("/echo"), .form = form};
+    q = (aw_client_request){.method = "POST", .url = tu_url("/echo"), .form = form};
     cr_assert_eq(aw_client_send(c, &q, &r), 0);
     aw_client_response_body(r, &b, &n);
     cr_assert_str_eq(b, "application/x-www-form-urlencoded|-|-|name=a%20b%26c&x=1");
     aw_client_response_free(r);
     aw_client_part parts[] = {{"field", NULL, NULL, "v", 1},
                               {"file", "a.txt", "text/plain", "file body", 9}};
-    q = (aw_client_request){.method = "POST", .url = url("/echo"), .parts = parts, .nparts = 2};
+    q = (aw_client_request){.method = "POST", .url = tu_url("/echo"), .parts = parts, .nparts = 2};
     cr_assert_eq(aw_client_send(c, &q, &r), 0);
     aw_client_response_body(r, &b, &n);
     cr_assert(strstr(b, "multipart/form-data; boundary=aweb-"), "%s", b);
     cr_assert(strstr(b, "name=\"file\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\n"
-                        "file body\r\n"), "%s", b);
+                        "file body\r\n"),
+              "%s", b);
     aw_client_response_free(r);
     streamed sd = {4};
-    q = (aw_client_request){.method = "PUT", .url = url("/echo"), .stream = stream_fn,
-                            .stream_arg = &sd, .content_type = "text/plain"};
+    q = (aw_client_request){.method = "PUT",
+                            .url = tu_url("/echo"),
+                            .stream = stream_fn,
+                            .stream_arg = &sd,
+                            .content_type = "text/plain"};
     cr_assert_eq(aw_client_send(c, &q, &r), 0);
     aw_client_response_body(r, &b, &n);
     cr_assert_str_eq(b, "text/plain|chunked|-|part.part.part.part.");
     aw_client_response_free(r);
     /* Expect: 100-continue: the body follows the server's 100 */
-    q = (aw_client_request){.method = "POST", .url = url("/echo"), .body = "after 100",
-                            .body_len = 9, .content_type = "text/plain", .expect_continue = 1};
+    q = (aw_client_request){.method = "POST",
+                            .url = tu_url("/echo"),
+                            .body = "after 100",
+                            .body_len = 9,
+                            .content_type = "text/plain",
+                            .expect_continue = 1};
     int64_t t0 = tu_ms();
     cr_assert_eq(aw_client_send(c, &q, &r), 0);
     aw_client_response_body(r, &b, &n);
@@ -454,13 +345,13 @@ static int bodies_main(void *arg)
     aw_client_response_free(r);
     /* query parameters are encoded after the URL's own */
     const char *query[] = {"q", "a b/é", NULL};
-    q = (aw_client_request){.url = url("/port?x=1"), .query = query};
+    q = (aw_client_request){.url = tu_url("/port?x=1"), .query = query};
     cr_assert_eq(aw_client_send(c, &q, &r), 0);
     cr_assert(strstr(aw_client_response_url(r), "/port?x=1&q=a%20b%2F%C3%A9"), "%s",
               aw_client_response_url(r));
     aw_client_response_free(r);
     /* JSON nested past any sane depth is refused, not recursed into */
-    cr_assert_eq(aw_client_get(c, url("/deep"), &r), 0);
+    cr_assert_eq(aw_client_get(c, tu_url("/deep"), &r), 0);
     json_t *deep;
     cr_assert_eq(aw_client_response_json(r, &deep), AW_EINVAL);
     aw_client_response_free(r);
@@ -475,7 +366,7 @@ static int bodies_main(void *arg)
 
 Test(client, bodies_decode_and_encode_in_every_form)
 {
-    serve_and_run(bodies_main, NULL, "http://127.0.0.1");
+    tu_serve_and_run(client_app(), bodies_main, NULL, "http://127.0.0.1");
 }
 
 static int limit_body_main(void *arg)
@@ -485,15 +376,15 @@ static int limit_body_main(void *arg)
     aw_client_response *r;
     const char *b;
     size_t n;
-    char *p1 = get_text(c, "/port", NULL);
-    cr_assert_eq(aw_client_get(c, url("/big"), &r), 0);
+    char *p1 = tu_get_text(c, "/port", NULL);
+    cr_assert_eq(aw_client_get(c, tu_url("/big"), &r), 0);
     cr_assert_eq(aw_client_response_body(r, &b, &n), AW_EMSGSIZE);
     aw_client_response_free(r);
     cr_assert_eq(aw_client_connections(c), 0, "the connection with half a body was kept");
     /* the next request comes on a new connection, and a body within the limit is fine */
-    char *p2 = get_text(c, "/port", NULL);
+    char *p2 = tu_get_text(c, "/port", NULL);
     cr_assert_str_neq(p1, p2);
-    aw_client_request q = {.url = url("/big"), .max_body = 4 << 20};
+    aw_client_request q = {.url = tu_url("/big"), .max_body = 4 << 20};
     cr_assert_eq(aw_client_send(c, &q, &r), 0);
     cr_assert_eq(aw_client_response_body(r, &b, &n), 0);
     cr_assert_eq(n, 2 << 20);
@@ -506,133 +397,7 @@ static int limit_body_main(void *arg)
 
 Test(client, a_body_over_the_limit_is_emsgsize_and_its_connection_is_not_reused)
 {
-    serve_and_run(limit_body_main, NULL, "http://127.0.0.1");
-}
-
-/* --- timeouts and cancellation ------------------------------------------------------ */
-
-static int never_get(void *arg)
-{
-    aw_client_response *r;
-    int rc = aw_client_get(arg, url("/never"), &r);
-    if (!rc)
-        aw_client_response_free(r);
-    return rc;
-}
-
-static int timeouts_main(void *arg)
-{
-    (void)arg;
-    aw_client *c = aw_client_new(&(aw_client_opts){.read_timeout_ms = 300});
-    aw_client_response *r;
-    const char *b;
-    size_t n;
-    /* the read timeout fires at its time */
-    int64_t t0 = tu_ms();
-    cr_assert_eq(aw_client_get(c, url("/never"), &r), AW_ETIMEDOUT);
-    tu_assert_between(tu_ms() - t0, 280, 700);
-    cr_assert_eq(aw_client_connections(c), 0);
-    /* a drip (a byte every 100 ms) never trips the read timeout; the total caps it */
-    aw_client_request q = {.url = url("/drip"), .timeout_ms = 600};
-    t0 = tu_ms();
-    cr_assert_eq(aw_client_send(c, &q, &r), 0);
-    cr_assert_eq(aw_client_response_body(r, &b, &n), AW_ETIMEDOUT);
-    tu_assert_between(tu_ms() - t0, 550, 1000);
-    aw_client_response_free(r);
-    cr_assert_eq(aw_client_connections(c), 0, "a timed-out connection went back to the pool");
-    /* cancelling a request closes its connection */
-    aw_task *t = aw_spawn(never_get, c);
-    aw_sleep(100);
-    cr_assert_eq(aw_client_connections(c), 1);
-    aw_cancel(t);
-    cr_assert_eq(aw_join(t), AW_ECANCELED);
-    cr_assert_eq(aw_client_connections(c), 0);
-    cr_assert_eq(aw_client_idle(c), 0);
-    /* and the pool works on */
-    char *p = get_text(c, "/port", NULL);
-    free(p);
-    cr_assert_eq(aw_client_connections(c), 1);
-    cr_assert_eq(aw_client_idle(c), 1);
-    aw_client_free(c);
-    return 0;
-}
-
-Test(client, read_and_total_timeouts_and_cancellation_close_the_connection)
-{
-    serve_and_run(timeouts_main, NULL, "http://127.0.0.1");
-}
-
-static void short_keepalive(aw_config *c) { c->keepalive_ms = 200; }
-
-static int expiry_main(void *arg)
-{
-    (void)arg;
-    /* the server closes idle connections after 200 ms: the pool notices */
-    aw_client *c = aw_client_new(NULL);
-    char *p1 = get_text(c, "/port", NULL);
-    cr_assert_eq(aw_client_idle(c), 1);
-    aw_sleep(500);
-    cr_assert_eq(aw_client_connections(c), 0, "a connection the server closed is still pooled");
-    char *p2 = get_text(c, "/port", NULL);
-    cr_assert_str_neq(p1, p2);
-    free(p1);
-    free(p2);
-    aw_client_free(c);
-    /* the client's own expiry */
-    c = aw_client_new(&(aw_client_opts){.keepalive_ms = 50});
-    p1 = get_text(c, "/port", NULL);
-    aw_sleep(100);
-    p2 = get_text(c, "/port", NULL);
-    cr_assert_str_neq(p1, p2, "an expired connection was reused");
-    cr_assert_eq(aw_client_connections(c), 1);
-    free(p1);
-    free(p2);
-    aw_client_free(c);
-    return 0;
-}
-
-Test(client, idle_connections_expire_and_server_closes_are_noticed)
-{
-    serve_and_run(expiry_main, short_keepalive, "http://127.0.0.1");
-}
-
-/* --- TLS ------------------------------------------------------------------------------ */
-
-static void with_tls(aw_config *c)
-{
-    const tu_certs *certs = tu_certs_get();
-    c->tls_cert = strdup(certs->server_cert);
-    c->tls_key = strdup(certs->server_key);
-}
-
-static int tls_main(void *arg)
-{
-    (void)arg;
-    aw_client_response *r;
-    /* the system trust store does not know the test's CA */
-    aw_client *c = aw_client_new(NULL);
-    cr_assert_eq(aw_client_get(c, url("/port"), &r), AW_ECERT);
-    cr_assert(strstr(aw_last_error(), "certificate"), "%s", aw_last_error());
-    cr_assert_eq(aw_client_connections(c), 0);
-    aw_client_free(c);
-    /* with it, the name checked against the certificate */
-    c = aw_client_new(&(aw_client_opts){.ca_file = tu_certs_get()->ca});
-    char *p1 = get_text(c, "/port", NULL), *p2 = get_text(c, "/port", NULL);
-    cr_assert_str_eq(p1, p2, "TLS connections are pooled too");
-    free(p1);
-    free(p2);
-    aw_client_free(c);
-    /* verification off */
-    c = aw_client_new(&(aw_client_opts){.verify_off = 1});
-    p1 = get_text(c, "/port", NULL);
-    free(p1);
-    aw_client_free(c);
-    return 0;
-}
-
-Test(client, tls_refused_by_default_and_accepted_with_the_test_ca)
-{
-    serve_and_run(tls_main, with_tls, "https://localhost");
+    tu_serve_and_run(client_app(), limit_body_main, NULL, "http://127.0.0.1");
 }
 
 /* --- Python's http.server, and curl's view of the same answers ----------------------------- */
@@ -641,7 +406,8 @@ Test(client, tls_refused_by_default_and_accepted_with_the_test_ca)
 static int port_open(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
     close(fd);
@@ -724,7 +490,7 @@ static int python_main(void *arg)
     aw_client_response *r;
     const char *b;
     size_t n;
-    cr_assert_eq(aw_client_get(c, url("/data.json"), &r), 0, "%s", aw_last_error());
+    cr_assert_eq(aw_client_get(c, tu_url("/data.json"), &r), 0, "%s", aw_last_error());
     cr_assert_eq(aw_client_response_status(r), tu_status(curl_headers));
     static const char *const names[] = {"Content-Type", "Content-Length", "Last-Modified",
                                         "Server"};
@@ -743,7 +509,7 @@ static int python_main(void *arg)
     aw_client_response_free(r);
     /* HTTP/1.0 answers close their connection: nothing is pooled */
     cr_assert_eq(aw_client_connections(c), 0);
-    cr_assert_eq(aw_client_get(c, url("/missing"), &r), 0);
+    cr_assert_eq(aw_client_get(c, tu_url("/missing"), &r), 0);
     cr_assert_eq(aw_client_response_status(r), 404);
     aw_client_response_free(r);
     aw_client_free(c);
@@ -754,61 +520,10 @@ Test(client, pythons_http_server_answers_match_what_curl_sees)
 {
     pyserver p;
     py_start(&p);
-    snprintf(base, sizeof base, "http://127.0.0.1:%d", p.port);
+    tu_url_set_base("http://127.0.0.1", p.port);
     char cmd[256];
-    snprintf(cmd, sizeof cmd, "curl -s -D - -o /dev/null --max-time 10 %s/data.json", base);
+    snprintf(cmd, sizeof cmd, "curl -s -D - -o /dev/null --max-time 10 %s", tu_url("/data.json"));
     cr_assert_eq(tu_shell(cmd, curl_headers, sizeof curl_headers), 0, "curl failed");
     tu_run(python_main, NULL);
     py_stop(&p);
-}
-
-/* --- a server that sends half a status line, then hangs up ------------------------ */
-
-static void *half_answer(void *arg)
-{
-    int lfd = *(int *)arg;
-    int fd = accept(lfd, NULL, NULL);
-    char buf[4096];
-    if (fd >= 0) {
-        ssize_t n = read(fd, buf, sizeof buf);
-        (void)n;
-        if (write(fd, "HTTP/1.1 2", 10) < 0) { /* and nothing more for a while */
-        }
-        usleep(300 * 1000);
-        close(fd);
-    }
-    return NULL;
-}
-
-static int half_main(void *arg)
-{
-    aw_client *c = aw_client_new(NULL);
-    aw_client_request q = {.method = "POST", .url = url("/"), .body = "x", .body_len = 1,
-                           .content_type = "text/plain", .expect_continue = 1,
-                           .timeout_ms = 3000};
-    aw_client_response *r;
-    int64_t t0 = tu_ms();
-    int rc = aw_client_send(c, &q, &r);
-    cr_assert_lt(rc, 0, "a half status line was taken as an answer");
-    cr_assert_lt(tu_ms() - t0, 2000, "the client spun or hung on a partial answer");
-    cr_assert_eq(aw_client_connections(c), 0);
-    aw_client_free(c);
-    (void)arg;
-    return 0;
-}
-
-Test(client, expect_continue_with_a_partial_answer_ends_without_spinning)
-{
-    int lfd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    cr_assert_eq(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t al = sizeof a;
-    getsockname(lfd, (struct sockaddr *)&a, &al);
-    listen(lfd, 4);
-    pthread_t th;
-    pthread_create(&th, NULL, half_answer, &lfd);
-    snprintf(base, sizeof base, "http://127.0.0.1:%d", ntohs(a.sin_port));
-    tu_run(half_main, NULL);
-    pthread_join(th, NULL);
-    close(lfd);
 }
