@@ -66,13 +66,6 @@ done
 [[ -x $NGINX ]] || die "nginx is missing: 'make bench' installs it (Debian's nginx-light)"
 command -v curl >/dev/null || die "curl is missing"
 
-PIN0=() PIN1=()
-if command -v taskset >/dev/null && (($(nproc) >= 2)); then
-    PIN0=(taskset -c 0) PIN1=(taskset -c 1)
-else
-    echo "bench_client.sh: taskset or a second CPU missing: nothing is pinned" >&2
-fi
-
 # --- servers ---------------------------------------------------------------------
 
 # TMP, PID, PORT, MEASURED, STARTED, cleanup on exit, listening, free_port
@@ -84,32 +77,11 @@ start_nginx() {
     PORT[nginx]=$(free_port)
     mkdir -p "$TMP/nginx/www"
     printf '%s' "$BODY" >"$TMP/nginx/www/index.html"
-    local user=""
-    (($(id -u) == 0)) && user="user root;"
-    cat >"$TMP/nginx/nginx.conf" <<EOF
-daemon off;
-master_process on;
-$user
-worker_processes 1;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/error.log warn;
-events {
-    worker_connections 1024;
-}
-http {
-    access_log off;
-    default_type text/plain;
-    keepalive_timeout 300s;
-    keepalive_requests 1000000;
-    client_body_temp_path $TMP/nginx/body;
-    proxy_temp_path $TMP/nginx/proxy;
-    fastcgi_temp_path $TMP/nginx/fastcgi;
-    uwsgi_temp_path $TMP/nginx/uwsgi;
-    scgi_temp_path $TMP/nginx/scgi;
-    server {
-        listen 127.0.0.1:${PORT[nginx]};
-        root $TMP/nginx/www;
-    }
+    nginx_conf 1024 <<EOF
+default_type text/plain;
+server {
+    listen 127.0.0.1:${PORT[nginx]};
+    root $TMP/nginx/www;
 }
 EOF
     PIN_SERVER=("${PIN1[@]}")

@@ -61,12 +61,6 @@ die() {
 command -v wrk >/dev/null || die "wrk is missing: 'make bench' installs it (Debian's wrk)"
 [[ -x $HELLO ]] || die "$HELLO is missing: run 'make' first"
 
-PIN_SERVER=() PIN_CLIENT=()
-if command -v taskset >/dev/null && (($(nproc) >= 2)); then
-    PIN_SERVER=(taskset -c 0) PIN_CLIENT=(taskset -c 1)
-else
-    echo "bench_http.sh: taskset or a second CPU missing: server and wrk are not pinned" >&2
-fi
 
 # 10,000 idle connections need as many descriptors in the server and in the
 # client; root may raise the hard limit too.
@@ -93,35 +87,12 @@ keepalive = 300s
 access_log = off
 level = warning
 EOF
-    mkdir -p "$TMP/nginx"
-    local user=""
-    (($(id -u) == 0)) && user="user root;"
-    cat >"$TMP/nginx/nginx.conf" <<EOF
-daemon off;
-master_process on;
-$user
-worker_processes 1;
-worker_rlimit_nofile $((IDLE + 1000));
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/error.log warn;
-events {
-    worker_connections $((IDLE + 1000));
-}
-http {
-    access_log off;
-    default_type text/plain;
-    keepalive_timeout 300s;
-    keepalive_requests 1000000;
-    client_body_temp_path $TMP/nginx/body;
-    proxy_temp_path $TMP/nginx/proxy;
-    fastcgi_temp_path $TMP/nginx/fastcgi;
-    uwsgi_temp_path $TMP/nginx/uwsgi;
-    scgi_temp_path $TMP/nginx/scgi;
-    server {
-        listen 127.0.0.1:${PORT[nginx]};
-        location / {
-            return 200 "Hello, World!";
-        }
+    nginx_conf $((IDLE + 1000)) <<EOF
+default_type text/plain;
+server {
+    listen 127.0.0.1:${PORT[nginx]};
+    location / {
+        return 200 "Hello, World!";
     }
 }
 EOF

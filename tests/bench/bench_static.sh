@@ -47,12 +47,6 @@ die() {
 command -v wrk >/dev/null || die "wrk is missing: 'make bench' installs it (Debian's wrk)"
 [[ -x $SERVER ]] || die "$SERVER is missing: run 'make bench'"
 
-PIN_SERVER=() PIN_CLIENT=()
-if command -v taskset >/dev/null && (($(nproc) >= 2)); then
-    PIN_SERVER=(taskset -c 0) PIN_CLIENT=(taskset -c 1)
-else
-    echo "bench_static.sh: taskset or a second CPU missing: server and wrk are not pinned" >&2
-fi
 
 # TMP, PID, PORT, MEASURED, STARTED, cleanup on exit, listening, free_port
 # shellcheck source=servers.sh
@@ -89,48 +83,26 @@ keepalive = 300s
 access_log = off
 level = warning
 EOF
-    mkdir -p "$TMP/nginx"
-    local user=""
-    (($(id -u) == 0)) && user="user root;"
-    cat >"$TMP/nginx/nginx.conf" <<EOF
-daemon off;
-master_process on;
-$user
-worker_processes 1;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/error.log warn;
-events {
-    worker_connections 1024;
+    nginx_conf 1024 <<EOF
+sendfile on;
+tcp_nopush on;
+types {
+    application/octet-stream bin;
+    application/json json;
 }
-http {
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    types {
-        application/octet-stream bin;
-        application/json json;
+gzip on;
+gzip_comp_level $LEVEL;
+gzip_min_length 1024;
+gzip_types application/json;
+gzip_vary on;
+server {
+    listen 127.0.0.1:${PORT[nginx]};
+    location /static/ {
+        alias $TMP/www/;
     }
-    keepalive_timeout 300s;
-    keepalive_requests 1000000;
-    gzip on;
-    gzip_comp_level $LEVEL;
-    gzip_min_length 1024;
-    gzip_types application/json;
-    gzip_vary on;
-    client_body_temp_path $TMP/nginx/body;
-    proxy_temp_path $TMP/nginx/proxy;
-    fastcgi_temp_path $TMP/nginx/fastcgi;
-    uwsgi_temp_path $TMP/nginx/uwsgi;
-    scgi_temp_path $TMP/nginx/scgi;
-    server {
-        listen 127.0.0.1:${PORT[nginx]};
-        location /static/ {
-            alias $TMP/www/;
-        }
-        location = /json {
-            default_type application/json;
-            alias $TMP/www/data.json;
-        }
+    location = /json {
+        default_type application/json;
+        alias $TMP/www/data.json;
     }
 }
 EOF

@@ -64,12 +64,6 @@ for bin in "$HELLO" "$ROOM" "$WSLOAD"; do
     [[ -x $bin ]] || die "$bin is missing: run 'make bench' (or make $bin)"
 done
 
-PIN_SERVER=() PIN_CLIENT=()
-if command -v taskset >/dev/null && (($(nproc) >= 2)); then
-    PIN_SERVER=(taskset -c 0) PIN_CLIENT=(taskset -c 1)
-else
-    echo "bench_ws.sh: taskset or a second CPU missing: servers and wsload are not pinned" >&2
-fi
 
 # 10,000 WebSockets need as many descriptors in the server and in wsload.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
@@ -94,7 +88,7 @@ start_servers() {
     done
     cat >"$TMP/aweb.conf" <<EOF
 [server]
-max_connections = $((IDLE + 1000))
+max_connections = $(((IDLE > BCAST ? IDLE : BCAST) + 1000))
 [timeouts]
 keepalive = 300s
 shutdown = 5s

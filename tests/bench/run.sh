@@ -139,279 +139,45 @@ bench_runtime() {
     notes asyncio "$py"
 }
 
-# --- streams: servers in the background ---------------------------------------
-
-# The streams benchmark starts servers; whatever happens to the script, they
-# are stopped and the scratch directory removed (streams_cleanup, on EXIT,
-# INT and TERM while bench_streams runs).
-STREAMS_PIDS=()
-STREAMS_TMP=""
-
-streams_cleanup() {
-    local pid
-    for pid in "${STREAMS_PIDS[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in "${STREAMS_PIDS[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    STREAMS_PIDS=()
-    if [[ -n $STREAMS_TMP ]]; then
-        rm -rf "$STREAMS_TMP"
-        STREAMS_TMP=""
-    fi
-}
-
-# listening PORT: whether something listens on 127.0.0.1:PORT (IPv4).
-listening() {
-    awk -v p="$(printf ':%04X' "$1")" '$2 ~ p "$" && $4 == "0A" { f = 1 } END { exit !f }' \
-        /proc/net/tcp
-}
-
-# free_port: a port nothing listens on, below the ephemeral range (32768 up)
-# so that the load generator's own connections cannot take it meanwhile.
-free_port() {
-    local p
-    for _ in {1..100}; do
-        p=$((20000 + RANDOM % 12000))
-        if ! listening "$p"; then
-            echo "$p"
-            return
-        fi
-    done
-    echo "run.sh: no free port found" >&2
-    return 1
-}
-
-# start_server VAR NAME OUT CMD...: starts CMD on CPU 0, its stdout in OUT (or
-# in $STREAMS_TMP/NAME.out if OUT is "") and its stderr in $STREAMS_TMP/NAME.err,
-# and stores its pid in VAR. Its stdin is a FIFO it holds open itself, so that
-# it never has data nor ends: s_server polls stdin beside the connection and,
-# given /dev/null, spins on the end of file instead of waiting.
-start_server() {
-    local -n _pid=$1
-    local name=$2 out=${3:-$STREAMS_TMP/$2.out}
-    shift 3
-    [[ -p $STREAMS_TMP/idle.fifo ]] || mkfifo "$STREAMS_TMP/idle.fifo"
-    "${PIN_SERVER[@]}" "$@" >"$out" 2>"$STREAMS_TMP/$name.err" <>"$STREAMS_TMP/idle.fifo" &
-    _pid=$!
-    STREAMS_PIDS+=("$_pid")
-}
-
-# await_port VAR NAME PID [PORT]: waits (5 s at most) until the server is
-# ready, and stores its port in VAR: the `port N` line it prints, or PORT once
-# something listens there. Returns 1, with the server's stderr, if it is not.
-await_port() {
-    local -n _port=$1
-    local name=$2 pid=$3 want=${4:-}
-    for _ in {1..100}; do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            break
-        elif [[ -n $want ]]; then
-            listening "$want" && { _port=$want; return 0; }
-        else
-            # (the file appears when the background shell has opened it)
-            _port=$(awk '$1 == "port" { print $2; exit }' "$STREAMS_TMP/$name.out" 2>/dev/null)
-            [[ -n $_port ]] && return 0
-        fi
-        sleep 0.05
-    done
-    echo "run.sh: $name did not start:" >&2
-    sed 's/^/  /' "$STREAMS_TMP/$name.err" >&2
-    failures=$((failures + 1))
-    return 1
-}
-
-# stop_server NAME PID [CLEAN]: SIGTERM, then SIGKILL after 5 s. With CLEAN,
-# the server must exit with status 0 (echo_aweb: aw_run reaping the tasks of
-# open connections is part of what is checked).
-stop_server() {
-    local name=$1 pid=$2 clean=${3:-} rc=0 p
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in {1..100}; do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || rc=$?
-    local keep=()
-    for p in "${STREAMS_PIDS[@]}"; do
-        [[ $p == "$pid" ]] || keep+=("$p")
-    done
-    STREAMS_PIDS=("${keep[@]}")
-    if [[ -n $clean && $rc != 0 ]]; then
-        echo "run.sh: $name exited with status $rc after SIGTERM:" >&2
-        sed 's/^/  /' "$STREAMS_TMP/$name.err" >&2
-        failures=$((failures + 1))
-    fi
-}
-
-# measure VAR PID LABEL LOADGEN-ARGS...: one load generator run on CPU 1
-# against the server PID (which it also watches for CPU time); VAR gets its
-# output.
-measure() {
-    local -n _m=$1
-    local pid=$2 label=$3 lg_out=""
-    shift 3
-    run_side lg_out "$label" "${PIN_CLIENT[@]}" "$BUILD/bench/loadgen" "$@" --server-pid "$pid"
-    _m=$lg_out
-    local errors
-    errors=$(value errors "$lg_out")
-    if [[ $errors != n/a && $errors != 0 ]]; then
-        echo "run.sh: $label: $errors connection(s) ended with an error" >&2
-    fi
-    if ! kill -0 "$pid" 2>/dev/null; then
-        echo "run.sh: the server of '$label' died" >&2
-        failures=$((failures + 1))
-    fi
-}
-
-# best_of VAR KEY AWEB_PID PEER_PID LABEL LOADGEN-ARGS... (with PORT in the
-# arguments standing for each server's port, from AWEB_PORT and PEER_PORT):
-# STREAMS_REPS alternating runs against each server; VAR_aweb and VAR_peer get
-# the output of each side's best run by KEY (higher is better).
-best_of() {
-    local var=$1 key=$2 apid=$3 ppid=$4 label=$5
-    shift 5
-    local -n _ba=${var}_aweb _bp=${var}_peer
-    local out side pid port best_a=-1 best_p=-1 v args
-    _ba="" _bp=""
-    for ((rep = 0; rep < STREAMS_REPS; rep++)); do
-        for side in aweb peer; do
-            pid=$apid port=$AWEB_PORT
-            [[ $side == aweb ]] || pid=$ppid port=$PEER_PORT
-            args=("${@/#PORT/$port}")
-            measure out "$pid" "loadgen $label ($side)" "${args[@]}"
-            v=$(value "$key" "$out")
-            [[ $v == n/a ]] && continue
-            if [[ $side == aweb ]] && awk -v v="$v" -v b="$best_a" 'BEGIN { exit !(v > b) }'; then
-                best_a=$v _ba=$out
-            elif [[ $side == peer ]] && awk -v v="$v" -v b="$best_p" 'BEGIN { exit !(v > b) }'; then
-                best_p=$v _bp=$out
-            fi
-        done
-    done
-}
-
 # --- benchmarks: streams -----------------------------------------------------------
 
-# Streams over loopback TCP and TLS: echo_aweb (aw_listen in task mode,
-# aw_stream_read + aw_stream_write) against echo_uv, a plain libuv callback
-# echo server, and against `openssl s_server` for TLS; the same client
-# (loadgen, raw epoll + OpenSSL) drives all of them. Each server runs on CPU
-# 0 and the client on CPU 1; the two sides alternate, STREAMS_REPS (3) runs
-# of STREAMS_SECS (2) seconds each, and the best run of each side is kept:
-# about 55 s in all.
-#
-# TLS bulk is one-way (client -> server): `openssl s_server -quiet` has no
-# plain echo (its -rev mode reverses lines, flushing a record per line), but
-# its default mode decrypts what it receives and writes it to stdout, here
-# /dev/null: a sink. echo_aweb --mode sink does the same work: read and
-# discard until close_notify. s_server serves one connection at a time, so
-# the bulk run has one connection; the handshake run keeps 8 in flight
-# (s_server takes them in turn). Both servers use the same throwaway RSA-2048
-# certificate, made in a mktemp directory: with RSA the server's signature
-# (not the client's checks) is the dearest step, so the server is what is
-# measured. TLS 1.3 only, OpenSSL's default suites; no resumption.
+# Streams over loopback TCP and TLS: echo_aweb beside echo_uv (a plain libuv
+# echo) and `openssl s_server`, driven by loadgen. tests/bench/bench_streams.sh
+# runs the servers and the load (how each figure is measured is written
+# there); this prints them against each peer.
 bench_streams() {
-    local bin
-    for bin in echo_aweb echo_uv loadgen; do
-        if [[ ! -x $BUILD/bench/$bin ]]; then
-            echo "run.sh: $BUILD/bench/$bin is missing: run 'make bench'" \
-                "(or make $BUILD/bench/$bin)" >&2
-            failures=$((failures + 1))
-            return
-        fi
-    done
-    if ! command -v openssl >/dev/null; then
-        echo "run.sh: openssl not found: no TLS peer" >&2
-        failures=$((failures + 1))
-        return
-    fi
-    PIN_SERVER=() PIN_CLIENT=()
-    if command -v taskset >/dev/null && (($(nproc) >= 2)); then
-        PIN_SERVER=(taskset -c 0) PIN_CLIENT=(taskset -c 1)
-    else
-        echo "run.sh: taskset or a second CPU missing: server and client are not pinned" >&2
-    fi
-    local secs=${STREAMS_SECS:-2}
-    STREAMS_REPS=${STREAMS_REPS:-3}
-    STREAMS_TMP=$(mktemp -d)
-    trap streams_cleanup EXIT
-    trap 'streams_cleanup; exit 130' INT TERM
-
-    # Plain TCP: echo_aweb against echo_uv.
-    local apid ppid
-    start_server apid echo_aweb "" "$BUILD/bench/echo_aweb"
-    start_server ppid echo_uv "" "$BUILD/bench/echo_uv"
-    local echo_aweb="" echo_peer="" bulk_aweb="" bulk_peer=""
-    if await_port AWEB_PORT echo_aweb "$apid" && await_port PEER_PORT echo_uv "$ppid"; then
-        best_of echo msgs_per_s "$apid" "$ppid" echo echo --port PORT --secs "$secs"
-        best_of bulk mib_per_s "$apid" "$ppid" bulk bulk --port PORT --secs "$secs"
-    fi
-    stop_server echo_aweb "$apid" clean
-    stop_server echo_uv "$ppid"
-
-    # TLS: echo_aweb --mode sink against s_server.
-    local dir=$STREAMS_TMP tls_aweb="" tls_peer="" hs_aweb="" hs_peer="" sport
-    if ! openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/key.pem" -out "$dir/cert.pem" \
-        -days 1 -subj /CN=localhost 2>"$dir/req.err" >/dev/null; then
-        echo "run.sh: cannot make a certificate:" >&2
-        sed 's/^/  /' "$dir/req.err" >&2
-        failures=$((failures + 1))
-    else
-        sport=$(free_port)
-        start_server apid echo_aweb_tls "" "$BUILD/bench/echo_aweb" --tls "$dir/cert.pem" \
-            "$dir/key.pem" --mode sink
-        # stdout is where s_server puts what it decrypts: /dev/null makes it a sink
-        start_server ppid s_server /dev/null openssl s_server -quiet -tls1_3 \
-            -accept "127.0.0.1:$sport" -cert "$dir/cert.pem" -key "$dir/key.pem"
-        if await_port AWEB_PORT echo_aweb_tls "$apid" &&
-            await_port PEER_PORT s_server "$ppid" "$sport"; then
-            best_of tls mib_per_s "$apid" "$ppid" tls-bulk tls-bulk --port PORT --secs "$secs"
-            best_of hs handshakes_per_s "$apid" "$ppid" tls-hs tls-hs --port PORT --secs "$secs"
-        fi
-        stop_server echo_aweb_tls "$apid" clean
-        stop_server s_server "$ppid"
-    fi
-    trap - EXIT INT TERM
-    streams_cleanup
-
+    local h=""
+    run_side h "bench_streams.sh" env BUILD="$BUILD" "$ROOT/tests/bench/bench_streams.sh"
     section "streams: aweb vs plain libuv, loopback TCP echo" libuv
-    rate_row "echo msgs/s (64 conns, 1 KiB ping-pong)" "$(value msgs_per_s "$echo_aweb")" \
-        "$(value msgs_per_s "$echo_peer")" 0.9
-    rate_row "  msgs per server CPU-second" "$(value per_server_cpu_s "$echo_aweb")" \
-        "$(value per_server_cpu_s "$echo_peer")"
-    rate_row "echo MiB/s (4 conns, bulk)" "$(value mib_per_s "$bulk_aweb")" \
-        "$(value mib_per_s "$bulk_peer")" 0.9
-    rate_row "  MiB per server CPU-second" "$(value per_server_cpu_s "$bulk_aweb")" \
-        "$(value per_server_cpu_s "$bulk_peer")"
+    rate_row "echo msgs/s (64 conns, 1 KiB ping-pong)" "$(value echo_aweb_msgs_per_s "$h")" \
+        "$(value echo_peer_msgs_per_s "$h")" 0.9
+    rate_row "  msgs per server CPU-second" "$(value echo_aweb_per_server_cpu_s "$h")" \
+        "$(value echo_peer_per_server_cpu_s "$h")"
+    rate_row "echo MiB/s (4 conns, bulk)" "$(value bulk_aweb_mib_per_s "$h")" \
+        "$(value bulk_peer_mib_per_s "$h")" 0.9
+    rate_row "  MiB per server CPU-second" "$(value bulk_aweb_per_server_cpu_s "$h")" \
+        "$(value bulk_peer_per_server_cpu_s "$h")"
     section "streams: aweb vs openssl s_server, TLS 1.3" s_server
-    rate_row "TLS bulk MiB/s (1 conn, into a sink)" "$(value mib_per_s "$tls_aweb")" \
-        "$(value mib_per_s "$tls_peer")"
-    rate_row "  MiB per server CPU-second" "$(value per_server_cpu_s "$tls_aweb")" \
-        "$(value per_server_cpu_s "$tls_peer")"
-    rate_row "TLS handshakes/s (8 conns, RSA-2048)" "$(value handshakes_per_s "$hs_aweb")" \
-        "$(value handshakes_per_s "$hs_peer")"
-    rate_row "  handshakes per server CPU-second" "$(value per_server_cpu_s "$hs_aweb")" \
-        "$(value per_server_cpu_s "$hs_peer")"
-    printf 'ratio: aweb/peer, > 1 means aweb is better. Best of %s runs of %s s per side;\n' \
-        "$STREAMS_REPS" "$secs"
-    printf 'the per-CPU-second figures are of the same runs: other load on the machine\n'
+    rate_row "TLS bulk MiB/s (1 conn, into a sink)" "$(value tls_aweb_mib_per_s "$h")" \
+        "$(value tls_peer_mib_per_s "$h")"
+    rate_row "  MiB per server CPU-second" "$(value tls_aweb_per_server_cpu_s "$h")" \
+        "$(value tls_peer_per_server_cpu_s "$h")"
+    rate_row "TLS handshakes/s (8 conns, RSA-2048)" "$(value hs_aweb_handshakes_per_s "$h")" \
+        "$(value hs_peer_handshakes_per_s "$h")"
+    rate_row "  handshakes per server CPU-second" "$(value hs_aweb_per_server_cpu_s "$h")" \
+        "$(value hs_peer_per_server_cpu_s "$h")"
+    printf 'ratio: aweb/peer, > 1 means aweb is better; the best run of each side.\n'
+    printf 'The per-CPU-second figures are of the same runs: other load on the machine\n'
     printf 'lowers a rate far more than the work done per second of the server'"'"'s CPU.\n'
-    printf 'Server CPU use in those runs, aweb / peer: echo %s%% / %s%%, bulk %s%% / %s%%,\n' \
-        "$(value server_cpu_pct "$echo_aweb")" "$(value server_cpu_pct "$echo_peer")" \
-        "$(value server_cpu_pct "$bulk_aweb")" "$(value server_cpu_pct "$bulk_peer")"
-    printf 'TLS bulk %s%% / %s%%, handshakes %s%% / %s%%.\n' \
-        "$(value server_cpu_pct "$tls_aweb")" "$(value server_cpu_pct "$tls_peer")" \
-        "$(value server_cpu_pct "$hs_aweb")" "$(value server_cpu_pct "$hs_peer")"
-    printf 'What was run:\n'
-    notes loadgen "$echo_aweb"
-    notes loadgen "$bulk_aweb"
-    notes loadgen "$(grep -v '^# tls:' <<<"$tls_aweb")"
-    notes loadgen "$(grep -v '^# tls:' <<<"$hs_aweb")"
-    notes aweb "$(grep '^# tls:' <<<"$hs_aweb")"
-    notes s_server "$(grep '^# tls:' <<<"$hs_peer")"
+    local t sep=""
+    printf 'Server CPU use in those runs, aweb / peer:'
+    for t in echo bulk tls hs; do
+        printf '%s %s %s%% / %s%%' "$sep" "$t" "$(value "${t}_aweb_server_cpu_pct" "$h")" \
+            "$(value "${t}_peer_server_cpu_pct" "$h")"
+        sep=,
+    done
+    printf '.\nWhat was run:\n'
+    notes streams "$h"
 }
 
 # --- benchmarks: http --------------------------------------------------------------

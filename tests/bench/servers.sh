@@ -5,10 +5,10 @@
 #   MEASURED[name] the process to watch when it is not PID (nginx's worker)
 #   STARTED     every process to stop on exit
 #
-# and what the drivers set: PIN_SERVER, the command that pins the next
-# server started (taskset -c 0) or none; CLEAN_EXIT, a pattern of the names
-# that must exit 0 on SIGTERM (aweb's graceful shutdown; aweb* unless set);
-# failures, counted up when one does not.
+# PIN0, PIN1, PIN_SERVER and PIN_CLIENT (below), and what the drivers set:
+# CLEAN_EXIT, a pattern of the names that must exit 0 on SIGTERM (aweb's
+# graceful shutdown; aweb* unless set); failures, counted up when one does
+# not.
 # shellcheck shell=bash
 
 TMP=$(mktemp -d)
@@ -50,15 +50,30 @@ free_port() {
 }
 
 ME=$(basename "$0")
-declare -p PIN_SERVER &>/dev/null || PIN_SERVER=()
+
+# CPU 0 for the servers and CPU 1 for the load, when taskset and a second CPU
+# are there: PIN0 and PIN1 pin a command to each. PIN_SERVER pins the next
+# server started (PIN0 unless the driver says otherwise), PIN_CLIENT the load.
+PIN0=() PIN1=()
+if command -v taskset >/dev/null && (($(nproc) >= 2)); then
+    PIN0=(taskset -c 0) PIN1=(taskset -c 1)
+else
+    echo "$ME: taskset or a second CPU missing: nothing is pinned" >&2
+fi
+# shellcheck disable=SC2034 # (PIN_CLIENT is the drivers')
+PIN_SERVER=("${PIN0[@]}") PIN_CLIENT=("${PIN1[@]}")
 CLEAN_EXIT=${CLEAN_EXIT:-aweb*}
 failures=${failures:-0}
 
-# start NAME CMD...: starts CMD (stdout and stderr in $TMP/NAME.*).
+# start NAME CMD...: starts CMD (stdout and stderr in $TMP/NAME.*). Its stdin
+# is a FIFO it holds open itself, so that it never has data nor ends:
+# `openssl s_server` polls stdin beside its connection and, given /dev/null,
+# spins on the end of file instead of waiting.
 start() {
     local name=$1
     shift
-    "${PIN_SERVER[@]}" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" </dev/null &
+    [[ -p $TMP/idle.fifo ]] || mkfifo "$TMP/idle.fifo"
+    "${PIN_SERVER[@]}" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" <>"$TMP/idle.fifo" &
     PID[$name]=$!
     MEASURED[$name]=$!
     STARTED+=($!)
@@ -107,4 +122,40 @@ stop() {
         sed 's/^/  /' "$TMP/$name.err" >&2
         failures=$((failures + 1))
     fi
+}
+
+# nginx_conf CONNECTIONS: writes $TMP/nginx/nginx.conf: one worker process in
+# the foreground taking up to CONNECTIONS connections, its files under
+# $TMP/nginx, no access log, keep-alive for 300 s and a million requests; the
+# lines on stdin go inside http { } after those. Start it with
+#   start nginx "$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/error.log"
+nginx_conf() {
+    local conns=$1 user=""
+    (($(id -u) == 0)) && user="user root;"
+    mkdir -p "$TMP/nginx"
+    {
+        cat <<EOF
+daemon off;
+master_process on;
+$user
+worker_processes 1;
+worker_rlimit_nofile $conns;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log warn;
+events {
+    worker_connections $conns;
+}
+http {
+    access_log off;
+    keepalive_timeout 300s;
+    keepalive_requests 1000000;
+    client_body_temp_path $TMP/nginx/body;
+    proxy_temp_path $TMP/nginx/proxy;
+    fastcgi_temp_path $TMP/nginx/fastcgi;
+    uwsgi_temp_path $TMP/nginx/uwsgi;
+    scgi_temp_path $TMP/nginx/scgi;
+EOF
+        sed 's/^/    /'
+        echo "}"
+    } >"$TMP/nginx/nginx.conf"
 }
