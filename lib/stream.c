@@ -320,9 +320,10 @@ static int aw__wait_input(aw_stream *s, uint64_t deadline, aw__reader *r)
     return 0;
 }
 
-ssize_t aw_stream_peek(aw_stream *s, const char **data, int64_t timeout_ms)
+/* Waits until at least want bytes are buffered and points *data at them. */
+static ssize_t aw__peek(aw_stream *s, size_t want, const char **data, int64_t timeout_ms)
 {
-    aw__reader r = {0};
+    aw__reader r = {.want = want};
     aw__stream_enter(s);
     int rc = aw__wait_input(s, AW__DEADLINE(s, timeout_ms, read_timeout_ms, AW__READ_MS), &r);
     if (rc)
@@ -331,17 +332,16 @@ ssize_t aw_stream_peek(aw_stream *s, const char **data, int64_t timeout_ms)
     return aw__stream_leave(s, (int)(s->in_end - s->in_start));
 }
 
+ssize_t aw_stream_peek(aw_stream *s, const char **data, int64_t timeout_ms)
+{
+    return aw__peek(s, 1, data, timeout_ms);
+}
+
 ssize_t aw_stream_peek_more(aw_stream *s, size_t have, const char **data, int64_t timeout_ms)
 {
     if (have >= aw__in_cap(s))
         return AW_EMSGSIZE; /* the buffer can hold no more */
-    aw__reader r = {.want = have + 1};
-    aw__stream_enter(s);
-    int rc = aw__wait_input(s, AW__DEADLINE(s, timeout_ms, read_timeout_ms, AW__READ_MS), &r);
-    if (rc)
-        return aw__stream_leave(s, rc);
-    *data = s->in + s->in_start;
-    return aw__stream_leave(s, (int)(s->in_end - s->in_start));
+    return aw__peek(s, have + 1, data, timeout_ms);
 }
 
 void aw_stream_consume(aw_stream *s, size_t n)
@@ -359,7 +359,7 @@ ssize_t aw_stream_read(aw_stream *s, void *buf, size_t len, int64_t timeout_ms)
     /* A large read with nothing buffered takes its bytes straight into the
      * caller's buffer: from the socket now if the peer is sending fast, else
      * by lending the buffer to the read callback while it waits. (TLS
-     * decrypts into `in`: lending measured no faster there.) */
+     * decrypts into `in`: decrypting into a lent buffer measured slower.) */
     if (s->in_start == s->in_end && len >= AW__LEND_MIN && !s->tls) {
         ssize_t n = aw__read_direct(s, buf, len);
         if (n)
