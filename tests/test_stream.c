@@ -145,12 +145,8 @@ Test(stream, echo_moves_1_gib_over_a_unix_socket_with_matching_sha256)
 
 Test(stream, echo_moves_1_gib_over_tls_with_matching_sha256)
 {
-    const tu_certs *c = tu_certs_get();
     aw_tls_ctx *stls, *ctls;
-    aw_tls_opts so = {.cert_file = c->server_cert, .key_file = c->server_key};
-    cr_assert_eq(aw_tls_server_ctx_new(&so, &stls), 0, "%s", aw_last_error());
-    aw_tls_opts co = {.ca_file = c->ca};
-    cr_assert_eq(aw_tls_client_ctx_new(&co, &ctls), 0, "%s", aw_last_error());
+    tu_tls_pair(&stls, &ctls);
     tu_stream_server sv = {.handler = echo_handler, .connections = 1, .tls = stls};
     tu_stream_server_start(&sv);
     echo_case ec = {&sv, ctls};
@@ -227,12 +223,8 @@ Test(stream, reads_of_every_size_see_the_stream_in_order_over_tcp_unix_and_tls)
     fill(mix_data, MIX_LEN, &state);
     char path[64];
     snprintf(path, sizeof path, "/tmp/aweb-test-mix-%d.sock", getpid());
-    const tu_certs *c = tu_certs_get();
     aw_tls_ctx *stls, *ctls;
-    aw_tls_opts so = {.cert_file = c->server_cert, .key_file = c->server_key};
-    cr_assert_eq(aw_tls_server_ctx_new(&so, &stls), 0, "%s", aw_last_error());
-    aw_tls_opts co = {.ca_file = c->ca};
-    cr_assert_eq(aw_tls_client_ctx_new(&co, &ctls), 0, "%s", aw_last_error());
+    tu_tls_pair(&stls, &ctls);
     for (int kind = 0; kind < 3; kind++) {
         tu_stream_server sv = {.handler = mixed_reader,
                                .connections = 1,
@@ -345,12 +337,8 @@ Test(stream, sendfile_after_a_head_arrives_whole_over_tcp_unix_and_tls)
     sc.sv = &su;
     tu_run(sendfile_main, &sc);
     /* TLS: read and write underneath */
-    const tu_certs *c = tu_certs_get();
     aw_tls_ctx *stls, *ctls;
-    aw_tls_opts so = {.cert_file = c->server_cert, .key_file = c->server_key};
-    cr_assert_eq(aw_tls_server_ctx_new(&so, &stls), 0, "%s", aw_last_error());
-    aw_tls_opts co = {.ca_file = c->ca};
-    cr_assert_eq(aw_tls_client_ctx_new(&co, &ctls), 0, "%s", aw_last_error());
+    tu_tls_pair(&stls, &ctls);
     tu_stream_server st = {.handler = sendfile_handler, .connections = 1, .tls = stls};
     tu_stream_server_start(&st);
     sc.sv = &st;

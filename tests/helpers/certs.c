@@ -45,3 +45,12 @@ const tu_certs *tu_certs_get(void)
     snprintf(certs.self_key, sizeof certs.self_key, "%s/self.key", d);
     return &certs;
 }
+
+void tu_tls_pair(aw_tls_ctx **server, aw_tls_ctx **client)
+{
+    const tu_certs *c = tu_certs_get();
+    aw_tls_opts so = {.cert_file = c->server_cert, .key_file = c->server_key};
+    cr_assert_eq(aw_tls_server_ctx_new(&so, server), 0, "%s", aw_last_error());
+    aw_tls_opts co = {.ca_file = c->ca};
+    cr_assert_eq(aw_tls_client_ctx_new(&co, client), 0, "%s", aw_last_error());
+}
